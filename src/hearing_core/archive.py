@@ -1,0 +1,213 @@
+"""The archive: an eventsourcing application holding many hearings' records.
+
+This is the library API the CLI is a thin layer over: import, record,
+list, read back and follow the log.  Every write goes through
+:mod:`hearing_core.commands`, so import and the live path share one set of
+rules, and every multi-event write is one transaction (all or nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from uuid import UUID
+
+import attrs
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.utils import get_topic
+
+from hearing_core.catalogue import validate_record
+from hearing_core.commands import apply_record, schedule
+from hearing_core.domain import Hearing, event_record, hearing_id
+from hearing_core.errors import RecordError, UnknownHearingError
+from hearing_core.recorded import RecordedEvent
+from hearing_core.store import APP_NAME, StoreLocation, install_sqlite_guards, resolve
+from hearing_core.transcodings import AttrsTranscoding
+from hearing_core.values import (
+    Participant,
+    ProgrammeItem,
+    SegmentState,
+    StakeholderGroup,
+    TimeSpan,
+)
+
+#: How many times the live path retries after losing a race to another recorder.
+RECORD_RETRIES = 5
+
+#: Events read per page when following the log.
+PAGE_SIZE = 1000
+
+
+@attrs.frozen
+class HearingSummary:
+    """One line of ``hearing hearings``."""
+
+    slug: str
+    title: str
+    date: str
+    events: int
+    closed: bool
+
+
+class HearingArchive(Application[UUID]):
+    """Many hearings' records in one event store (SQLite file or PostgreSQL)."""
+
+    name = APP_NAME
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+        super().__init__(env=location.env)
+        if location.kind == "sqlite" and location.path is not None:
+            install_sqlite_guards(location.path)
+        self._slugs: dict[UUID, str] = {}
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for cls in (ProgrammeItem, StakeholderGroup, Participant, TimeSpan, SegmentState):
+            transcoder.register(AttrsTranscoding(cls))
+
+    # --- reading ------------------------------------------------------------------
+
+    def hearing(self, slug: str, *, version: int | None = None) -> Hearing:
+        """The hearing as it stands now, or as it stood at position ``version``."""
+        try:
+            return self.repository.get(hearing_id(slug), version=version)  # type: ignore[no-any-return]
+        except AggregateNotFoundError:
+            raise UnknownHearingError(f"no hearing {slug!r} in {self.location.display}") from None
+
+    def exists(self, slug: str) -> bool:
+        return bool(self.recorder.select_events(hearing_id(slug), lte=1))
+
+    def records(self, slug: str, *, upto: int | None = None) -> Iterator[dict[str, Any]]:
+        """The hearing's records in order, up to and including position ``upto``."""
+        if not self.exists(slug):
+            raise UnknownHearingError(f"no hearing {slug!r} in {self.location.display}")
+        for event in self.events.get(hearing_id(slug), lte=upto):
+            yield event_record(event, slug)
+
+    def hearings(self) -> list[HearingSummary]:
+        """Every hearing in the store, in the order they were scheduled."""
+        topic = get_topic(Hearing.HearingScheduled)
+        out = []
+        start: int | None = None
+        while True:
+            page = self.recorder.select_notifications(
+                start, PAGE_SIZE, topics=[topic], inclusive_of_start=False
+            )
+            for n in page:
+                event = self.mapper.to_domain_event(n)
+                head = self.recorder.select_events(n.originator_id, desc=True, limit=1)
+                closed = any(
+                    e.topic == get_topic(Hearing.HearingClosed)
+                    for e in self.recorder.select_events(n.originator_id, desc=True, limit=50)
+                )
+                out.append(
+                    HearingSummary(
+                        slug=event.hearing,  # type: ignore[attr-defined]
+                        title=event.title,  # type: ignore[attr-defined]
+                        date=event.date,  # type: ignore[attr-defined]
+                        events=head[0].originator_version,
+                        closed=closed,
+                    )
+                )
+            if len(page) < PAGE_SIZE:
+                return out
+            start = page[-1].id
+
+    def max_position(self) -> int:
+        """The position of the newest event in the whole archive (0 when empty)."""
+        return int(self.recorder.max_notification_id() or 0)
+
+    def follow(
+        self, after: int = 0, *, upto: int | None = None, page_size: int = PAGE_SIZE
+    ) -> Iterator[RecordedEvent]:
+        """Every event after archive position ``after``, in log order, page by page."""
+        start = after
+        while True:
+            page = self.recorder.select_notifications(
+                start, page_size, stop=upto, inclusive_of_start=False
+            )
+            for n in page:
+                event = self.mapper.to_domain_event(n)
+                yield RecordedEvent(n.id, event_record(event, self._slug(event)))
+            if len(page) < page_size:
+                return
+            start = page[-1].id
+
+    def _slug(self, event: Any) -> str:
+        oid = event.originator_id
+        slug = self._slugs.get(oid)
+        if slug is None:
+            if isinstance(event, Hearing.HearingScheduled):
+                slug = event.hearing
+            else:
+                first = self.recorder.select_events(oid, lte=1)
+                slug = self.mapper.to_domain_event(first[0]).hearing  # type: ignore[attr-defined]
+            self._slugs[oid] = slug
+        return slug
+
+    # --- writing ------------------------------------------------------------------
+
+    def import_records(self, records: Iterable[tuple[str, int, Mapping[str, Any]]]) -> int:
+        """Append ``(source, line, record)`` triples, all or nothing; return how many.
+
+        Every record is checked against the state built by the records before
+        it (in the store and in the same input) before anything is written;
+        the first refusal raises :class:`RecordError` and nothing is saved.
+        """
+        pending: dict[str, Hearing] = {}
+        count = 0
+        for source, line, record in records:
+            try:
+                self._apply(pending, record)
+            except RecordError as e:
+                raise e.located(source, line) from None
+            count += 1
+        if pending:
+            self.save(*pending.values())
+        return count
+
+    def record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The live path: validate and append one record; return it as stored.
+
+        If another recorder appends to the same hearing first, the record is
+        checked again against the fresh state and retried; if it is no longer
+        valid the refusal says why.
+        """
+        validate_record(record)
+        for attempt in range(RECORD_RETRIES):
+            pending: dict[str, Hearing] = {}
+            hearing = self._apply(pending, record)
+            try:
+                self.save(hearing)
+            except IntegrityError:
+                if attempt == RECORD_RETRIES - 1:
+                    raise
+                continue
+            return event_record(hearing.collect_events and _last_event(self, hearing), hearing.slug)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _apply(self, pending: dict[str, Hearing], record: Mapping[str, Any]) -> Hearing:
+        slug = record["hearing"]
+        if record["type"] == "HearingScheduled":
+            if slug in pending or self.exists(slug):
+                raise RecordError(f"hearing {slug!r} is already scheduled", field="hearing")
+            pending[slug] = schedule(record)
+            return pending[slug]
+        if slug not in pending:
+            if not self.exists(slug):
+                raise RecordError(f"no hearing {slug!r} has been scheduled", field="hearing")
+            pending[slug] = self.hearing(slug)
+        apply_record(pending[slug], record)
+        return pending[slug]
+
+
+def _last_event(archive: HearingArchive, hearing: Hearing) -> Any:
+    stored = archive.recorder.select_events(hearing.id, desc=True, limit=1)
+    return archive.mapper.to_domain_event(stored[0])
+
+
+def open_archive(store: str | None = None) -> HearingArchive:
+    """Open (creating if need be) the store named by ``store``, ``HEARING_STORE`` or the default."""
+    return HearingArchive(resolve(store))

@@ -1,0 +1,111 @@
+"""The published event catalogue: JSON Schemas under ``events/schema``.
+
+The schemas are the single source of truth for the shape of a record: import,
+the live ``record`` commands and corrections are all validated against them
+here, and a test keeps them in step with the domain's event classes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from hearing_core.errors import RecordError
+
+_SCHEMA_NAME = re.compile(r"^(?P<type>[A-Za-z]+)\.v(?P<version>\d+)\.json$")
+
+
+def catalogue_dir() -> Path:
+    """Where the catalogue lives: packaged in a wheel, or ``events/`` in a source checkout."""
+    packaged = resources.files("hearing_core") / "_events"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[2] / "events"
+
+
+@cache
+def schemas() -> dict[str, dict[str, Any]]:
+    """The newest schema of every event type, keyed by type name."""
+    found: dict[str, tuple[int, dict[str, Any]]] = {}
+    for path in sorted((catalogue_dir() / "schema").glob("*.json")):
+        m = _SCHEMA_NAME.match(path.name)
+        if not m:
+            continue
+        version = int(m["version"])
+        if m["type"] not in found or found[m["type"]][0] < version:
+            found[m["type"]] = (version, json.loads(path.read_text(encoding="utf-8")))
+    return {name: schema for name, (_, schema) in found.items()}
+
+
+@cache
+def _validator(event_type: str) -> Draft202012Validator:
+    return Draft202012Validator(schemas()[event_type])
+
+
+def field_order(event_type: str) -> list[str]:
+    """The fields of a type in catalogue order (the order records are written in)."""
+    return list(schemas()[event_type]["properties"])
+
+
+@cache
+def required_fields(event_type: str) -> frozenset[str]:
+    """The fields a record of this type must carry (even when null)."""
+    return frozenset(schemas()[event_type].get("required", ()))
+
+
+def _path(error: ValidationError) -> str | None:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        missing = re.match(r"'([^']+)'", error.message)
+        if missing:
+            parts.append(missing.group(1))
+    elif error.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)'", error.message)
+        if extra:
+            parts.append(extra[0])
+    return ".".join(parts) or None
+
+
+def _describe(error: ValidationError) -> str:
+    if error.validator == "required":
+        return "is required"
+    if error.validator == "additionalProperties":
+        return "is not a field of this event type"
+    if error.validator == "pattern":
+        return f"{error.instance!r} is not in the expected form"
+    if error.validator == "maxLength":
+        return f"is too long ({len(error.instance)} characters, at most {error.validator_value})"
+    return error.message
+
+
+def validate_record(record: Any) -> None:
+    """Check a record against the catalogue; raise :class:`RecordError` naming the field."""
+    if not isinstance(record, Mapping):
+        raise RecordError(f"expected a JSON object, got {type(record).__name__}")
+    event_type = record.get("type")
+    if not isinstance(event_type, str):
+        raise RecordError("is required and must be an event type name", field="type")
+    if event_type not in schemas():
+        raise RecordError(f"unknown event type {event_type!r}", field="type")
+    error = best_match(_validator(event_type).iter_errors(record))
+    if error is not None:
+        raise RecordError(_describe(error), field=_path(error))
+
+
+def validate_field(event_type: str, field: str, value: Any) -> None:
+    """Check one field's value against its type's schema (used for corrections)."""
+    properties = schemas()[event_type]["properties"]
+    if field not in properties:
+        raise RecordError(f"{event_type} has no field {field!r}", field=f"changes.{field}")
+    sub = Draft202012Validator(properties[field])
+    error = best_match(sub.iter_errors(value))
+    if error is not None:
+        raise RecordError(_describe(error), field=f"changes.{field}")

@@ -1,0 +1,286 @@
+"""Commands: turn a validated record into an event on a :class:`Hearing`, or refuse it.
+
+The record has already passed the catalogue's JSON Schema (shape and
+vocabularies); here are the rules that need the hearing's state: registered
+speakers, open segments, time order, the taxonomy in force, the record's
+positions.  A refusal raises :class:`RecordError` naming the field, and
+nothing is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from hearing_core.catalogue import validate_field
+from hearing_core.domain import (
+    Hearing,
+    build_record,
+    check_timezone,
+    default_taxonomy,
+    hearing_id,
+)
+from hearing_core.errors import RecordError
+from hearing_core.records import GENESIS_DIGEST, chain_digest
+from hearing_core.values import ProgrammeItem, StakeholderGroup
+
+Record = Mapping[str, Any]
+
+
+def _time(record: Record, field: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(record[field])
+    except ValueError:
+        raise RecordError(f"{record[field]!r} is not an ISO 8601 date and time", field=field) from None
+    if value.utcoffset() is None:
+        raise RecordError("must carry a UTC offset", field=field)
+    return value
+
+
+def schedule(record: Record) -> Hearing:
+    """Create a hearing from a ``HearingScheduled`` record."""
+    if record.get("seq", 1) != 1:
+        raise RecordError(f"a new hearing's record starts at seq 1, not {record['seq']}", field="seq")
+    check_timezone(record["timezone"])
+    at = _time(record, "at")
+    programme = []
+    seen: set[str] = set()
+    for i, item in enumerate(record["programme"]):
+        if item["id"] in seen:
+            raise RecordError(f"duplicate segment id {item['id']!r}", field=f"programme.{i}.id")
+        seen.add(item["id"])
+        for key in ("planned_start", "planned_end"):
+            _time(item, key)
+        try:
+            programme.append(ProgrammeItem(**item))
+        except ValueError as e:
+            raise RecordError(str(e), field=f"programme.{i}") from None
+    groups = (
+        tuple(StakeholderGroup(**g) for g in record["stakeholder_groups"])
+        if "stakeholder_groups" in record
+        else default_taxonomy()
+    )
+    if len({g.id for g in groups}) != len(groups):
+        raise RecordError("duplicate stakeholder group id", field="stakeholder_groups")
+    fields: dict[str, Any] = {
+        "hearing": record["hearing"],
+        "title": record["title"],
+        "venue": record["venue"],
+        "date": record["date"],
+        "timezone": record["timezone"],
+        "languages": tuple(record["languages"]),
+        "programme": tuple(programme),
+        "stakeholder_groups": groups,
+    }
+    digest = chain_digest(
+        GENESIS_DIGEST, build_record(fields["hearing"], "HearingScheduled", 1, {"timestamp": at, **fields})
+    )
+    _check_digest(record, digest)
+    return Hearing._create(  # type: ignore[no-any-return]
+        Hearing.HearingScheduled,
+        id=hearing_id(record["hearing"]),
+        timestamp=at,
+        digest=digest,
+        **fields,
+    )
+
+
+def _check_digest(record: Record, digest: str) -> None:
+    if "digest" in record and record["digest"] != digest:
+        raise RecordError(
+            "does not match the record's content and its predecessor (altered or out of order)",
+            field="digest",
+        )
+
+
+# --- rules that need the hearing's state ----------------------------------------------
+
+
+def _participant(hearing: Hearing, record: Record, field: str) -> None:
+    pid = record[field]
+    if pid not in hearing.participants:
+        raise RecordError(f"{pid!r} is not a registered participant", field=field)
+
+
+def _group(hearing: Hearing, group: str | None, field: str) -> None:
+    if group is not None and group not in hearing.taxonomy:
+        raise RecordError(f"{group!r} is not a stakeholder group of this hearing", field=field)
+
+
+def _language(hearing: Hearing, code: str, field: str) -> None:
+    if code not in hearing.languages:
+        langs = ", ".join(hearing.languages)
+        raise RecordError(f"{code!r} is not a language of this hearing ({langs})", field=field)
+
+
+def _known_segment(hearing: Hearing, segment: str, field: str) -> None:
+    if segment not in hearing.segments:
+        raise RecordError(f"{segment!r} is not a segment of the programme", field=field)
+
+
+def _open_segment(hearing: Hearing, segment: str, field: str) -> None:
+    _known_segment(hearing, segment, field)
+    if hearing.open_segment != segment:
+        state = "closed" if hearing.segments[segment].is_closed else "not open"
+        raise RecordError(f"segment {segment!r} is {state}", field=field)
+
+
+def _registered(hearing: Hearing, r: Record) -> dict[str, Any]:
+    if r["participant"] in hearing.participants:
+        raise RecordError(f"participant {r['participant']!r} is already registered", field="participant")
+    _group(hearing, r["stakeholder_group"], "stakeholder_group")
+    keys = ("participant", "name", "stakeholder_group", "organization", "region", "country")
+    fields = {k: r.get(k) for k in keys}
+    fields["protected"] = True if r.get("protected") else None
+    return fields
+
+
+def _opened(hearing: Hearing, r: Record) -> dict[str, Any]:
+    _known_segment(hearing, r["segment"], "segment")
+    state = hearing.segments[r["segment"]]
+    if state.actual is not None:
+        raise RecordError(f"segment {r['segment']!r} was already opened", field="segment")
+    if hearing.open_segment is not None:
+        raise RecordError(f"segment {hearing.open_segment!r} is still open", field="segment")
+    if r.get("moderator") is not None:
+        _participant(hearing, r, "moderator")
+    return {"segment": r["segment"], "moderator": r.get("moderator")}
+
+
+def _closed(hearing: Hearing, r: Record) -> dict[str, Any]:
+    _known_segment(hearing, r["segment"], "segment")
+    if not hearing.segments[r["segment"]].is_open:
+        state = "already closed" if hearing.segments[r["segment"]].is_closed else "not open"
+        raise RecordError(f"segment {r['segment']!r} is {state}", field="segment")
+    return {"segment": r["segment"]}
+
+
+def _intervention(hearing: Hearing, r: Record) -> dict[str, Any]:
+    _participant(hearing, r, "speaker")
+    _open_segment(hearing, r["segment"], "segment")
+    _language(hearing, r["language"], "language")
+    ended = _time(r, "ended_at")
+    if ended < _time(r, "at"):
+        raise RecordError("the intervention ends before it starts", field="ended_at")
+    for code in r.get("translations", {}):
+        _language(hearing, code, f"translations.{code}")
+    return {
+        "speaker": r["speaker"],
+        "segment": r["segment"],
+        "role": r["role"],
+        "language": r["language"],
+        "ended_at": ended,
+        "text": r.get("text"),
+        "translations": dict(r["translations"]) if r.get("translations") else None,
+    }
+
+
+def _segment_if_given(hearing: Hearing, r: Record) -> str | None:
+    if r.get("segment") is not None:
+        _open_segment(hearing, r["segment"], "segment")
+    return r.get("segment")
+
+
+def _pledge(hearing: Hearing, r: Record) -> dict[str, Any]:
+    _participant(hearing, r, "by")
+    return {
+        "by": r["by"],
+        "text": r["text"],
+        "gcm_objectives": tuple(r["gcm_objectives"]),
+        "level": r["level"],
+        "partners": tuple(r["partners"]) if r.get("partners") else None,
+        "segment": _segment_if_given(hearing, r),
+    }
+
+
+def _recommendation(hearing: Hearing, r: Record) -> dict[str, Any]:
+    _participant(hearing, r, "by")
+    return {
+        "by": r["by"],
+        "text": r["text"],
+        "sg_report_areas": tuple(r["sg_report_areas"]),
+        "gcm_objectives": tuple(r["gcm_objectives"]),
+        "segment": _segment_if_given(hearing, r),
+    }
+
+
+def _summation(hearing: Hearing, r: Record) -> dict[str, Any]:
+    _participant(hearing, r, "by")
+    _open_segment(hearing, r["segment"], "segment")
+    _known_segment(hearing, r["summarises"], "summarises")
+    return {
+        "by": r["by"],
+        "segment": r["segment"],
+        "summarises": r["summarises"],
+        "key_points": tuple(r["key_points"]),
+    }
+
+
+def _hearing_closed(hearing: Hearing, r: Record) -> dict[str, Any]:
+    if hearing.open_segment is not None:
+        raise RecordError(f"segment {hearing.open_segment!r} is still open", field="type")
+    return {}
+
+
+def _correction(hearing: Hearing, r: Record) -> dict[str, Any]:
+    target = r["corrects"]
+    if target > hearing.version:
+        raise RecordError(
+            f"there is no event at position {target} (the record has {hearing.version})",
+            field="corrects",
+        )
+    corrected = hearing.event_types[target - 1]
+    for name, value in r["changes"].items():
+        if name in ("type", "hearing", "seq", "digest"):
+            raise RecordError(f"{name!r} cannot be corrected", field=f"changes.{name}")
+        validate_field(corrected, name, value)
+    changes = dict(r["changes"])
+    if corrected == "ParticipantRegistered" and "stakeholder_group" in changes:
+        _group(hearing, changes["stakeholder_group"], "changes.stakeholder_group")
+    if "participant" in changes and corrected == "ParticipantRegistered":
+        raise RecordError("a participant's id cannot be corrected", field="changes.participant")
+    return {"corrects": target, "changes": changes, "reason": r["reason"]}
+
+
+_RULES: dict[str, Callable[[Hearing, Record], dict[str, Any]]] = {
+    "ParticipantRegistered": _registered,
+    "SegmentOpened": _opened,
+    "SegmentClosed": _closed,
+    "InterventionDelivered": _intervention,
+    "PledgeMade": _pledge,
+    "RecommendationMade": _recommendation,
+    "SummationDelivered": _summation,
+    "HearingClosed": _hearing_closed,
+    "CorrectionIssued": _correction,
+}
+
+
+def apply_record(hearing: Hearing, record: Record) -> None:
+    """Check a (schema-valid) record against the hearing's state and record its event."""
+    event_type = record["type"]
+    if event_type == "HearingScheduled":
+        raise RecordError(f"hearing {hearing.slug!r} is already scheduled", field="type")
+    seq = hearing.version + 1
+    if "seq" in record and record["seq"] != seq:
+        raise RecordError(
+            f"expected seq {seq} (the next position in {hearing.slug!r}), got {record['seq']}",
+            field="seq",
+        )
+    if hearing.is_closed and event_type != "CorrectionIssued":
+        raise RecordError(
+            f"hearing {hearing.slug!r} is closed; only corrections may follow", field="type"
+        )
+    at = _time(record, "at")
+    if at < hearing.modified_on:
+        raise RecordError(
+            f"time runs backwards: {record['at']} is before the previous event "
+            f"({hearing.modified_on.isoformat()})",
+            field="at",
+        )
+    fields = _RULES[event_type](hearing, record)
+    event_class = Hearing.EVENT_TYPES[event_type]
+    expected = hearing.make_record(event_type, seq, {"timestamp": at, **fields})
+    digest = chain_digest(hearing.head_digest, expected)
+    _check_digest(record, digest)
+    hearing.trigger_event(event_class, timestamp=at, digest=digest, **fields)

@@ -1,0 +1,282 @@
+"""The ``Hearing`` aggregate: every action of a hearing is an immutable event.
+
+Commands validate against the state built from earlier events and refuse
+what cannot have happened by raising :class:`~hearing_core.errors.RecordError`
+(a refused command records nothing).  Each event's ``apply`` only changes
+state; it never validates, so old records always replay.
+
+Every event carries ``digest``: the SHA-256 chain digest over its record and
+the digest before it (see :mod:`hearing_core.records`), computed when the
+event is triggered and stored with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from eventsourcing.domain import Aggregate
+
+from hearing_core.catalogue import required_fields
+from hearing_core.errors import RecordError
+from hearing_core.records import GENESIS_DIGEST, to_json_value
+from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
+from hearing_core.values import Participant, ProgrammeItem, SegmentState, StakeholderGroup, TimeSpan
+
+#: Namespace of hearing ids: a hearing's id is uuid5(NAMESPACE, slug), stable across stores.
+HEARING_NAMESPACE = uuid.UUID("5d7c1a4e-3f0b-5a8e-9c61-2b8f0e4d7a19")
+
+
+def hearing_id(slug: str) -> uuid.UUID:
+    """The stable aggregate id of the hearing with this slug."""
+    return uuid.uuid5(HEARING_NAMESPACE, slug)
+
+
+def default_taxonomy() -> tuple[StakeholderGroup, ...]:
+    """The GCM stakeholder groups, as the taxonomy of a hearing that declares none."""
+    return tuple(StakeholderGroup(k, v) for k, v in DEFAULT_STAKEHOLDER_GROUPS.items())
+
+
+def _fields(event: Any) -> dict[str, Any]:
+    """The domain fields of an event (what its record holds besides the common keys)."""
+    skip = {"originator_id", "originator_version", "timestamp", "originator_topic", "digest"}
+    return {k: v for k, v in vars(event).items() if k not in skip}
+
+
+class Hearing(Aggregate, created_event_name="HearingScheduled"):
+    """One hearing's record, from ``HearingScheduled`` to ``HearingClosed`` and corrections."""
+
+    class Event(Aggregate.Event):
+        """Base of the hearing's events (besides the creation event)."""
+
+        digest: str
+
+        @property
+        def at(self) -> datetime:
+            return self.timestamp
+
+        def mutate(self, aggregate: Any) -> Any:
+            aggregate = super().mutate(aggregate)
+            _after_any_event(self, aggregate)
+            return aggregate
+
+    class HearingScheduled(Aggregate.Created):
+        """The hearing is scheduled with a programme and a stakeholder taxonomy."""
+
+        digest: str
+        hearing: str
+        title: str
+        venue: str
+        date: str
+        timezone: str
+        languages: tuple[str, ...]
+        programme: tuple[ProgrammeItem, ...]
+        stakeholder_groups: tuple[StakeholderGroup, ...]
+
+        @property
+        def at(self) -> datetime:
+            return self.timestamp
+
+    class ParticipantRegistered(Event):
+        participant: str
+        name: str
+        stakeholder_group: str | None
+        organization: str | None = None
+        region: str | None = None
+        country: str | None = None
+        protected: bool | None = None
+
+        def apply(self, aggregate: Hearing) -> None:
+            aggregate.participants[self.participant] = Participant(
+                id=self.participant,
+                name=self.name,
+                stakeholder_group=self.stakeholder_group,
+                organization=self.organization,
+                region=self.region,
+                country=self.country,
+                protected=bool(self.protected),
+            )
+
+    class SegmentOpened(Event):
+        segment: str
+        moderator: str | None = None
+
+        def apply(self, aggregate: Hearing) -> None:
+            state = aggregate.segments[self.segment]
+            aggregate.segments[self.segment] = SegmentState(
+                state.item, TimeSpan(self.timestamp), self.moderator
+            )
+            aggregate.open_segment = self.segment
+
+    class SegmentClosed(Event):
+        segment: str
+
+        def apply(self, aggregate: Hearing) -> None:
+            state = aggregate.segments[self.segment]
+            assert state.actual is not None
+            aggregate.segments[self.segment] = SegmentState(
+                state.item, TimeSpan(state.actual.start, self.timestamp), state.moderator
+            )
+            aggregate.open_segment = None
+
+    class InterventionDelivered(Event):
+        speaker: str
+        segment: str
+        role: str
+        language: str
+        ended_at: datetime
+        text: str | None = None
+        translations: dict[str, str] | None = None
+
+    class PledgeMade(Event):
+        by: str
+        text: str
+        gcm_objectives: tuple[int, ...]
+        level: str
+        partners: tuple[str, ...] | None = None
+        segment: str | None = None
+
+    class RecommendationMade(Event):
+        by: str
+        text: str
+        sg_report_areas: tuple[int, ...]
+        gcm_objectives: tuple[int, ...]
+        segment: str | None = None
+
+    class SummationDelivered(Event):
+        by: str
+        segment: str
+        summarises: str
+        key_points: tuple[str, ...]
+
+    class HearingClosed(Event):
+        def apply(self, aggregate: Hearing) -> None:
+            aggregate.closed_at = self.timestamp
+
+    class CorrectionIssued(Event):
+        corrects: int
+        changes: dict[str, Any]
+        reason: str
+
+        def apply(self, aggregate: Hearing) -> None:
+            corrected = aggregate.event_types[self.corrects - 1]
+            if corrected == "ParticipantRegistered" and "participant" not in self.changes:
+                # Keep the state's participant in step so later checks see the corrected group.
+                target = aggregate.participant_seq
+                for pid, seq in target.items():
+                    if seq == self.corrects:
+                        old = aggregate.participants[pid]
+                        known = {"name", "organization", "stakeholder_group", "region", "country"}
+                        updates = {k: v for k, v in self.changes.items() if k in known}
+                        if "protected" in self.changes:
+                            updates["protected"] = bool(self.changes["protected"])
+                        aggregate.participants[pid] = Participant(
+                            **{**_participant_kwargs(old), **updates}
+                        )
+
+    # --- state -------------------------------------------------------------------
+
+    def __init__(
+        self,
+        hearing: str,
+        title: str,
+        timezone: str,
+        languages: tuple[str, ...],
+        programme: tuple[ProgrammeItem, ...],
+        stakeholder_groups: tuple[StakeholderGroup, ...],
+    ) -> None:
+        self.slug = hearing
+        self.title = title
+        self.timezone = timezone
+        self.languages = tuple(languages)
+        self.taxonomy = {g.id: g.label for g in stakeholder_groups}
+        self.segments: dict[str, SegmentState] = {
+            item.id: SegmentState(item) for item in programme
+        }
+        self.participants: dict[str, Participant] = {}
+        self.participant_seq: dict[str, int] = {}
+        self.open_segment: str | None = None
+        self.closed_at: datetime | None = None
+        self.event_types: list[str] = []
+        self.head_digest = GENESIS_DIGEST
+
+    #: Maps each event class name to its class (filled below the class body).
+    EVENT_TYPES: ClassVar[dict[str, type[Any]]] = {}
+
+    def make_record(self, type_name: str, seq: int, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """The record (JSON form) of an event of this hearing, without its digest."""
+        return build_record(self.slug, type_name, seq, kwargs)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+def build_record(slug: str, type_name: str, seq: int, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The record of an event from its fields; ``kwargs['timestamp']`` is its ``at``.
+
+    Used both when an event is triggered (to compute its digest) and when it is
+    read back (to export it), so the two always agree.
+    """
+    required = required_fields(type_name)
+    record: dict[str, Any] = {"type": type_name, "hearing": slug, "seq": seq}
+    record["at"] = kwargs["timestamp"]
+    for key, value in kwargs.items():
+        # Optional fields are left out when empty; required ones (say a null group) stay.
+        if key not in ("timestamp", "digest", "hearing") and (value is not None or key in required):
+            record[key] = value
+    return {k: to_json_value(v) for k, v in record.items()}
+
+
+def event_record(event: Any, slug: str) -> dict[str, Any]:
+    """The full record of a stored event, digest included."""
+    record = build_record(
+        slug, type(event).__name__, event.originator_version, {"timestamp": event.timestamp, **_fields(event)}
+    )
+    record["digest"] = event.digest
+    return record
+
+
+def _participant_kwargs(p: Participant) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "stakeholder_group": p.stakeholder_group,
+        "organization": p.organization,
+        "region": p.region,
+        "country": p.country,
+        "protected": p.protected,
+    }
+
+
+def _after_any_event(event: Any, aggregate: Hearing) -> None:
+    """Bookkeeping common to every event: type by position, the digest head."""
+    aggregate.event_types.append(type(event).__name__)
+    aggregate.head_digest = event.digest
+    if isinstance(event, Hearing.ParticipantRegistered):
+        aggregate.participant_seq[event.participant] = event.originator_version
+
+
+for _cls in (
+    Hearing.HearingScheduled,
+    Hearing.ParticipantRegistered,
+    Hearing.SegmentOpened,
+    Hearing.SegmentClosed,
+    Hearing.InterventionDelivered,
+    Hearing.PledgeMade,
+    Hearing.RecommendationMade,
+    Hearing.SummationDelivered,
+    Hearing.HearingClosed,
+    Hearing.CorrectionIssued,
+):
+    Hearing.EVENT_TYPES[_cls.__name__] = _cls
+
+
+def check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RecordError(f"unknown time zone {name!r}", field="timezone") from None

@@ -1,0 +1,73 @@
+"""The interchange format: JSON Lines, one record per line.
+
+Reading streams line by line (never the whole file), refuses an over-long
+line before decoding it, and reports every problem with its source and line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from hearing_core.catalogue import field_order, validate_record
+from hearing_core.errors import RecordError
+from hearing_core.records import dumps_line, ordered
+
+#: The longest line accepted, in bytes.  Longer lines are refused unread.
+MAX_LINE_BYTES = 1_000_000
+
+
+def read_lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, record)`` for each non-blank line, schema-validated."""
+    number = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise RecordError(
+                f"line is longer than {MAX_LINE_BYTES:,} bytes", source=source, line=number
+            )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RecordError(
+                f"invalid UTF-8 at byte {e.start + 1}", source=source, line=number
+            ) from None
+        if not text.strip():
+            continue
+        yield number, parse_record(text, source=source, line=number)
+
+
+def parse_record(text: str, *, source: str | None = None, line: int | None = None) -> dict[str, Any]:
+    """Decode and schema-validate one record."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as e:
+        raise RecordError(
+            f"malformed JSON: {e.msg} (column {e.colno})", source=source, line=line
+        ) from None
+    except ValueError as e:
+        raise RecordError(str(e), source=source, line=line) from None
+    try:
+        validate_record(value)
+    except RecordError as e:
+        raise e.located(source, line) from None
+    assert isinstance(value, dict)
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def write_lines(records: Iterable[dict[str, Any]], stream: IO[str]) -> int:
+    """Write records as interchange lines in catalogue field order; return how many."""
+    count = 0
+    for record in records:
+        stream.write(dumps_line(ordered(record, field_order(record["type"]))))
+        stream.write("\n")
+        count += 1
+    return count

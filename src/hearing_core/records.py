@@ -1,0 +1,79 @@
+"""Records: the JSON form of events, shared by import, export, digests and plugins.
+
+A *record* is a plain ``dict`` of JSON values, one interchange line::
+
+    {"type": "SegmentOpened", "hearing": "imrf-2022-msh", "seq": 4,
+     "at": "2022-05-16T10:00:00-04:00", "segment": "opening", "digest": "..."}
+
+The digest chain is computed over the canonical encoding of a record (sorted
+keys, no whitespace, UTF-8) without its own ``digest`` key, prefixed by the
+digest of the hearing's previous event, so it covers every field and the order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+#: The digest that precedes a hearing's first event.
+GENESIS_DIGEST = "0" * 64
+
+#: Keys every record has, in the order they are written.
+COMMON_KEYS = ("type", "hearing", "seq", "at")
+
+
+def to_json_value(value: Any) -> Any:
+    """Turn event field values (datetimes, attrs objects, tuples) into JSON values."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if attrs.has(type(value)):
+        return {
+            f.name: to_json_value(getattr(value, f.name))
+            for f in attrs.fields(type(value))
+            if getattr(value, f.name) is not None
+        }
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    return value
+
+
+def canonical_bytes(record: Mapping[str, Any]) -> bytes:
+    """The canonical encoding of a record, without its digest: what the chain hashes."""
+    body = {k: v for k, v in record.items() if k != "digest"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def chain_digest(previous: str, record: Mapping[str, Any]) -> str:
+    """SHA-256 of the previous digest followed by the record's canonical encoding."""
+    h = hashlib.sha256(previous.encode("ascii"))
+    h.update(b"\n")
+    h.update(canonical_bytes(record))
+    return h.hexdigest()
+
+
+def ordered(record: Mapping[str, Any], field_order: Iterable[str]) -> dict[str, Any]:
+    """Return the record with common keys first, then fields in catalogue order, digest last."""
+    out = {k: record[k] for k in COMMON_KEYS if k in record}
+    for k in field_order:
+        if k in record and k not in out and k != "digest":
+            out[k] = record[k]
+    for k in record:  # anything the catalogue does not list keeps its place at the end
+        if k not in out and k != "digest":
+            out[k] = record[k]
+    if "digest" in record:
+        out["digest"] = record["digest"]
+    return out
+
+
+def dumps_line(record: Mapping[str, Any]) -> str:
+    """One interchange line (no trailing newline)."""
+    return json.dumps(record, ensure_ascii=False)
