@@ -1,5 +1,61 @@
-"""hearing_core: an event-sourced record of public multi-stakeholder hearings."""
+"""hearing_core: an event-sourced record of public multi-stakeholder hearings.
+
+This top-level module is the public API for plugin authors: everything a
+projection plugin needs is importable from here (and test helpers from
+:mod:`hearing_core.testing`).  Other modules are internal and may change.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from hearing_core.corrections import AppliedCorrection, CorrectedRecord, apply_corrections, pseudonyms
+from hearing_core.hookspecs import hookimpl
+from hearing_core.projection import Projection, Report, ReportRequest
+from hearing_core.recorded import RecordedEvent
+from hearing_core.taxonomy import (
+    DEFAULT_STAKEHOLDER_GROUPS,
+    GCM_OBJECTIVES,
+    PANEL_ROLES,
+    PLEDGE_LEVELS,
+    REGIONS,
+    ROLES,
+    SEGMENT_KINDS,
+    SG_REPORT_AREAS,
+)
+
+if TYPE_CHECKING:
+    from hearing_core.cli.report_cmds import report_command
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_STAKEHOLDER_GROUPS",
+    "GCM_OBJECTIVES",
+    "PANEL_ROLES",
+    "PLEDGE_LEVELS",
+    "REGIONS",
+    "ROLES",
+    "SEGMENT_KINDS",
+    "SG_REPORT_AREAS",
+    "AppliedCorrection",
+    "CorrectedRecord",
+    "Projection",
+    "RecordedEvent",
+    "Report",
+    "ReportRequest",
+    "__version__",
+    "apply_corrections",
+    "hookimpl",
+    "pseudonyms",
+    "report_command",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The CLI helper is imported on first use so that importing hearing_core stays light.
+    if name == "report_command":
+        from hearing_core.cli.report_cmds import report_command
+
+        return report_command
+    raise AttributeError(f"module 'hearing_core' has no attribute {name!r}")

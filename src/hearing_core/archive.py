@@ -22,7 +22,7 @@ from hearing_core.commands import apply_record, schedule
 from hearing_core.domain import Hearing, event_record, hearing_id
 from hearing_core.errors import RecordError, UnknownHearingError
 from hearing_core.recorded import RecordedEvent
-from hearing_core.store import APP_NAME, StoreLocation, install_sqlite_guards, resolve
+from hearing_core.store import APP_NAME, StoreLocation, opening, resolve
 from hearing_core.transcodings import AttrsTranscoding
 from hearing_core.values import (
     Participant,
@@ -57,9 +57,9 @@ class HearingArchive(Application[UUID]):
 
     def __init__(self, location: StoreLocation) -> None:
         self.location = location
-        super().__init__(env=location.env)
-        if location.kind == "sqlite" and location.path is not None:
-            install_sqlite_guards(location.path)
+        # Checks and prepares the store; installs the append-only guards after.
+        with opening(location):
+            super().__init__(env=location.env)
         self._slugs: dict[UUID, str] = {}
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

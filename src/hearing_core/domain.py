@@ -183,6 +183,7 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         self,
         hearing: str,
         title: str,
+        date: str,
         timezone: str,
         languages: tuple[str, ...],
         programme: tuple[ProgrammeItem, ...],
@@ -190,6 +191,7 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
     ) -> None:
         self.slug = hearing
         self.title = title
+        self.date = date
         self.timezone = timezone
         self.languages = tuple(languages)
         self.taxonomy = {g.id: g.label for g in stakeholder_groups}

@@ -1,21 +1,34 @@
 """Where the record lives: the store URL and the database-level guards.
 
 ``--store`` (or ``HEARING_STORE``) is either a SQLite file path (the embedded
-default) or a ``postgresql://user@host:port/dbname`` URL.  Both go through
-eventsourcing's own persistence modules; this module only translates the URL
-into eventsourcing's settings and adds the append-only guards.
+default) or a ``postgresql://user[:password]@host[:port]/dbname`` URL, which may
+carry ``?schema=...`` (and ``pool_size``, ``max_overflow``, ``connect_timeout``,
+``lock_timeout``).  Both go through eventsourcing's own persistence modules;
+this module only translates the URL into eventsourcing's settings, prepares a
+PostgreSQL store (reachability, schema) and adds the append-only guards.
+
+psycopg is imported only when a PostgreSQL store is opened: it comes with the
+optional ``postgres`` extra.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import attrs
+from eventsourcing.persistence import PersistenceError
 
 from hearing_core.errors import StoreError
+
+if TYPE_CHECKING:
+    import psycopg
 
 #: The store used when neither --store nor HEARING_STORE says otherwise.
 DEFAULT_STORE = "hearings.db"
@@ -44,7 +57,9 @@ class StoreLocation:
             netloc = f"{parsed.username}@{netloc}"
         if parsed.port:
             netloc = f"{netloc}:{parsed.port}"
-        return f"{parsed.scheme}://{netloc}{parsed.path}"
+        shown = f"{parsed.scheme}://{netloc}{parsed.path}"
+        schema = self.env.get("POSTGRES_SCHEMA")
+        return f"{shown}?schema={schema}" if schema else shown
 
     def default_views_path(self) -> Path:
         """Where read models live unless told otherwise: beside a SQLite store, else here."""
@@ -65,30 +80,240 @@ def resolve(store: str | None) -> StoreLocation:
         raise StoreError(f"cannot create store {path}: folder {path.parent} does not exist")
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "CREATE_TABLE": "y",
         "SQLITE_DBNAME": str(path),
         "SQLITE_LOCK_TIMEOUT": "10",
     }
-    return StoreLocation(url=url, kind="sqlite", env=env, path=path)
+    return StoreLocation(url=url, kind="sqlite", env=_authoritative(env), path=path)
+
+
+#: Settings a ``postgresql://`` URL may carry as query parameters, and their eventsourcing keys.
+_PG_QUERY_KEYS = {
+    "schema": "POSTGRES_SCHEMA",
+    "pool_size": "POSTGRES_POOL_SIZE",
+    "max_overflow": "POSTGRES_MAX_OVERFLOW",
+    "connect_timeout": "POSTGRES_CONNECT_TIMEOUT",
+    "lock_timeout": "POSTGRES_LOCK_TIMEOUT",
+}
+
+#: Schema names we accept.  eventsourcing splices the schema unquoted into its type
+#: lookups (``CompositeInfo.fetch(conn, f"{schema}.{name}")``), so lower case only.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def _postgres(url: str) -> StoreLocation:
     parsed = urlparse(url)
-    dbname = parsed.path.lstrip("/")
+    dbname = unquote(parsed.path.lstrip("/"))
     if not dbname:
-        raise StoreError(f"store URL {url!r} names no database")
+        raise StoreError(f"store URL {_redact(url)!r} names no database")
+    try:
+        port = parsed.port or 5432
+    except ValueError:
+        raise StoreError(f"store URL {_redact(url)!r} has an invalid port") from None
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "CREATE_TABLE": "y",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parsed.port or 5432),
+        "POSTGRES_PORT": str(port),
         "POSTGRES_USER": unquote(parsed.username or "postgres"),
+        # Empty means "not given": libpq then falls back to PGPASSWORD or ~/.pgpass.
         "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+        # Whole seconds.  eventsourcing uses it as the pool's wait for a connection;
+        # the reachability check below uses it as libpq's connect_timeout.
         "POSTGRES_CONNECT_TIMEOUT": "5",
+        # eventsourcing opens POOL_SIZE connections per application up front (its
+        # default is 5, plus 10 overflow); one archive in one process needs a couple.
+        "POSTGRES_POOL_SIZE": "2",
+        "POSTGRES_MAX_OVERFLOW": "8",
+        # The db-function insert path takes no LOCK TABLE, so notification ids might
+        # not follow commit order under concurrent writers: keep the locking path,
+        # whatever the process environment says.
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
     }
-    schema = parse_qs(parsed.query).get("schema")
-    if schema:
-        env["POSTGRES_SCHEMA"] = schema[0]
-    return StoreLocation(url=url, kind="postgres", env=env)
+    for key, values in parse_qs(parsed.query, keep_blank_values=True).items():
+        if key not in _PG_QUERY_KEYS:
+            known = ", ".join(sorted(_PG_QUERY_KEYS))
+            raise StoreError(f"unknown store URL parameter {key!r} (known: {known})")
+        value = values[-1]
+        if key == "schema":
+            if not _SCHEMA_NAME.fullmatch(value):
+                raise StoreError(
+                    f"invalid schema name {value!r}: use lower-case letters, digits and _"
+                )
+        elif not value.isdigit():
+            raise StoreError(f"store URL parameter {key!r} must be a whole number, not {value!r}")
+        env[_PG_QUERY_KEYS[key]] = value
+    return StoreLocation(url=url, kind="postgres", env=_authoritative(env))
+
+
+def _authoritative(env: dict[str, str]) -> dict[str, str]:
+    """Add ``HEARINGS_``-prefixed copies of the settings.
+
+    eventsourcing merges the process environment under the ``env=`` mapping but
+    looks the application-prefixed key up first, so a stray
+    ``HEARINGS_POSTGRES_SCHEMA`` (say) in the environment would otherwise beat the
+    store URL.  The plain keys stay for any other application (a projection
+    runner, say) built from the same location.
+    """
+    prefix = APP_NAME.upper() + "_"
+    return {**env, **{prefix + k: v for k, v in env.items()}}
+
+
+def _redact(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    return url.replace(f":{parsed.password}@", ":***@", 1)
+
+
+def events_table(location: StoreLocation) -> str:
+    """The name of the table eventsourcing keeps the archive's events in."""
+    if location.kind == "sqlite":
+        return "stored_events"
+    return f"{APP_NAME.lower()}_events"
+
+
+def postgres_schema(location: StoreLocation) -> str:
+    """The PostgreSQL schema the archive's tables live in."""
+    return location.env.get("POSTGRES_SCHEMA") or "public"
+
+
+@contextmanager
+def opening(location: StoreLocation) -> Iterator[None]:
+    """Wrap the construction of the eventsourcing application on ``location``.
+
+    Before it: for PostgreSQL, check that the server can be reached (a one-line
+    :class:`StoreError` if not), create the schema if need be, and take an
+    advisory lock so that processes opening the same schema at once do not race
+    in eventsourcing's ``CREATE TYPE/TABLE/FUNCTION`` statements.  After it:
+    install the append-only guards.  eventsourcing's own persistence errors
+    while opening become a one-line :class:`StoreError` too.
+    """
+    if location.kind != "postgres":
+        try:
+            yield
+        except PersistenceError as e:
+            raise StoreError(f"cannot open store {location.display}: {_one_line(e)}") from e
+        if location.path is not None:
+            install_sqlite_guards(location.path)
+        return
+
+    import psycopg
+    from psycopg import sql
+
+    schema = postgres_schema(location)
+    lock_key = _SETUP_LOCK + schema
+    with _pg_connect(location) as conn:
+        try:
+            conn.execute(f"SET lock_timeout = '{_SETUP_LOCK_TIMEOUT}s'")
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock_key,))
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        except psycopg.Error as e:
+            raise StoreError(f"cannot prepare store {location.display}: {_one_line(e)}") from e
+        try:
+            yield
+            _install_postgres_guards(conn, schema, events_table(location))
+        except PersistenceError as e:
+            raise StoreError(f"cannot open store {location.display}: {_one_line(e)}") from e
+        except psycopg.Error as e:
+            raise StoreError(
+                f"cannot install the append-only guard in {location.display}: {_one_line(e)}"
+            ) from e
+        finally:
+            with suppress(psycopg.Error):
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock_key,))
+
+
+#: Advisory lock key prefix serialising the opening of a schema.
+_SETUP_LOCK = "hearing_core.setup:"
+
+#: Seconds an opening process waits for another one to finish setting up.
+_SETUP_LOCK_TIMEOUT = 60
+
+
+def _pg_connect(location: StoreLocation) -> psycopg.Connection[Any]:
+    """A direct autocommit connection to the store's server, or a one-line StoreError."""
+    try:
+        import psycopg
+    except ImportError:
+        raise StoreError(
+            "PostgreSQL stores need psycopg: install hearing-core[postgres]"
+        ) from None
+    env = location.env
+    try:
+        return psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+            autocommit=True,
+        )
+    except psycopg.Error as e:
+        raise StoreError(f"cannot reach PostgreSQL store {location.display}: {_one_line(e)}") from e
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text.removeprefix("connection failed: ") or type(error).__name__
+
+
+_PG_GUARD_FUNCTION = "hearing_core_append_only"
+
+_PG_GUARD_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger
+LANGUAGE plpgsql AS $guard$
+BEGIN
+    RAISE EXCEPTION 'the hearing record is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$guard$
+"""
+
+#: Trigger name suffix -> when it fires.  Row triggers do not fire on TRUNCATE.
+_PG_GUARD_TRIGGERS = {
+    "no_update_delete": "BEFORE UPDATE OR DELETE ON {schema}.{table} FOR EACH ROW",
+    "no_truncate": "BEFORE TRUNCATE ON {schema}.{table} FOR EACH STATEMENT",
+}
+
+
+def install_postgres_guards(location: StoreLocation) -> None:
+    """Make the PostgreSQL event table refuse UPDATE, DELETE and TRUNCATE (idempotent).
+
+    :func:`opening` already does this for every archive; this is for tools.
+    """
+    with _pg_connect(location) as conn:
+        _install_postgres_guards(conn, postgres_schema(location), events_table(location))
+
+
+def _install_postgres_guards(conn: psycopg.Connection[Any], schema: str, table: str) -> None:
+    from psycopg import sql
+
+    wanted = {f"{table}_{suffix}": when for suffix, when in _PG_GUARD_TRIGGERS.items()}
+    rows = conn.execute(
+        "SELECT t.tgname FROM pg_trigger t"
+        " JOIN pg_class c ON c.oid = t.tgrelid"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s AND t.tgname = ANY(%s)",
+        (schema, table, list(wanted)),
+    ).fetchall()
+    present = {row[0] for row in rows}
+    if present == set(wanted):
+        return
+    ids = {
+        "schema": sql.Identifier(schema),
+        "table": sql.Identifier(table),
+        "function": sql.Identifier(_PG_GUARD_FUNCTION),
+    }
+    with conn.transaction():
+        conn.execute(sql.SQL(_PG_GUARD_FUNCTION_SQL).format(**ids))
+        for name, when in wanted.items():
+            if name not in present:
+                statement = sql.SQL("CREATE TRIGGER {name} " + when + " EXECUTE FUNCTION ")
+                statement += sql.SQL("{schema}.{function}()")
+                conn.execute(statement.format(name=sql.Identifier(name), **ids))
 
 
 _SQLITE_GUARDS = """
@@ -100,9 +325,22 @@ BEFORE DELETE ON stored_events
 BEGIN SELECT RAISE(ABORT, 'the hearing record is append-only: DELETE refused'); END;
 """
 
+_SQLITE_GUARD_NAMES = ("stored_events_no_update", "stored_events_no_delete")
+
 
 def install_sqlite_guards(path: Path) -> None:
-    """Make the event table refuse UPDATE and DELETE (idempotent)."""
-    with sqlite3.connect(path) as conn:
-        conn.executescript(_SQLITE_GUARDS)
-    conn.close()
+    """Make the event table refuse UPDATE and DELETE (idempotent).
+
+    Reads first, so that opening an archive that already has its guards takes
+    no write lock (other processes may be appending).
+    """
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        (have,) = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)",
+            _SQLITE_GUARD_NAMES,
+        ).fetchone()
+        if have != len(_SQLITE_GUARD_NAMES):
+            conn.executescript(_SQLITE_GUARDS)
+    finally:
+        conn.close()

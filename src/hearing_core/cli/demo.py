@@ -1,0 +1,92 @@
+"""``hearing demo``: record the sample IMRF 2022 hearing into a fresh store and show it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.panel import Panel
+from rich.rule import Rule
+
+from hearing_core.catalogue import catalogue_dir
+from hearing_core.cli import cli, console, workspace
+from hearing_core.interchange import read_lines
+
+SAMPLE = "imrf-2022-msh"
+
+
+def sample_path() -> Path:
+    """The sample record shipped in the event catalogue."""
+    return catalogue_dir() / "samples" / f"{SAMPLE}.jsonl"
+
+
+@cli.command()
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("hearing-demo"),
+    show_default=True,
+    help="Folder for the demo's store and read models (replaced if it holds an old demo).",
+)
+@click.pass_context
+def demo(ctx: click.Context, into: Path) -> None:
+    """Record the sample IMRF 2022 hearing into a fresh store and show the reports."""
+    into.mkdir(parents=True, exist_ok=True)
+    store = into / "hearings.db"
+    for old in into.glob("hearings.db*"):
+        old.unlink()
+    obj = ctx.find_root().ensure_object(dict)
+    obj.update(store=str(store), views=None)
+    obj.pop("workspace", None)
+    ws = workspace(ctx)
+    with sample_path().open("rb") as stream:
+        count = ws.archive.import_records((SAMPLE, n, r) for n, r in read_lines(stream, SAMPLE))
+    console.print(Rule("hearing_core demo"))
+    console.print(
+        f"Recorded the sample hearing [bold]{SAMPLE}[/] ({count} immutable events) "
+        f"into [bold]{store}[/].",
+    )
+    ctx.invoke(cli.commands["log"], hearing=SAMPLE, as_of="12", as_json=False)
+    console.print(f"… and {count - 12} more: `hearing --store {store} log {SAMPLE}`")
+    failures = ws.catch_up()
+    for name, show in (("transcript", _transcript), ("summary", _summary), ("audit", _audit)):
+        if name in ws.host.projections:
+            show(ctx, ws)
+    for f in failures:
+        console.print(f"projection {f.projection} stalled at {f.position}: {f.error}", markup=False)
+    console.print(
+        Panel(
+            f"Try: hearing --store {store} transcript {SAMPLE} --as-of 11:00\n"
+            f"     hearing --store {store} audit {SAMPLE} --format json\n"
+            f"     hearing --store {store} export {SAMPLE} --format jsonl",
+            title="Next",
+            expand=False,
+        ),
+        markup=False,
+    )
+
+
+def _render(ws: object, name: str, fmt: str, **options: object) -> object:
+    from hearing_core.projection import Report, ReportRequest
+
+    result = ws.report(name, ReportRequest(SAMPLE, fmt, options))  # type: ignore[attr-defined]
+    return result.content if isinstance(result, Report) else result
+
+
+def _transcript(ctx: click.Context, ws: object) -> None:
+    console.print(Rule("Transcript (opening)"))
+    text = str(_render(ws, "transcript", "markdown"))
+    lines = text.splitlines()
+    console.print("\n".join(lines[:30]), markup=False)
+    console.print(f"… ({len(lines) - 30} more lines)")
+
+
+def _summary(ctx: click.Context, ws: object) -> None:
+    console.print(Rule("Summary: digest for the opening plenary"))
+    digest = _render(ws, "summary", "markdown", section="digest")
+    console.print(str(digest), markup=False)
+
+
+def _audit(ctx: click.Context, ws: object) -> None:
+    console.print(Rule("Stakeholder-balance audit"))
+    console.print(_render(ws, "audit", "table"))

@@ -1,0 +1,127 @@
+"""Commands over the record itself: import, export, hearings, log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from hearing_core.cli import cli, console, workspace
+from hearing_core.gist import gist
+from hearing_core.interchange import read_lines, write_lines
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Append the events of a JSON Lines FILE (or - for stdin), all or nothing.
+
+    Every line is checked first; on the first problem nothing is written and
+    the error names the file, line and field.
+    """
+    ws = workspace(ctx)
+    source = "<stdin>" if str(file) == "-" else str(file)
+    if str(file) == "-":
+        count = ws.archive.import_records((source, n, r) for n, r in read_lines(sys.stdin.buffer, source))
+    else:
+        if not file.exists():
+            raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
+        with file.open("rb") as stream:
+            count = ws.archive.import_records((source, n, r) for n, r in read_lines(stream, source))
+    if as_json:
+        click.echo(json.dumps({"imported": count, "source": source}))
+    else:
+        console.print(f"Imported {count} events from {source} into {ws.location.display}.")
+
+
+@cli.command()
+@click.argument("hearing")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl"]),
+    default="jsonl",
+    show_default=True,
+    help="Export format.",
+)
+@click.option("--as-of", help="A position in the record, or a time (ISO 8601 or HH:MM on the day).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@click.pass_context
+def export(ctx: click.Context, hearing: str, fmt: str, as_of: str | None, output: Path | None) -> None:
+    """Write HEARING's record (jsonl: the exact archival interchange format)."""
+    ws = workspace(ctx)
+    upto = ws.position_as_of(hearing, as_of)
+    records = ws.archive.records(hearing, upto=upto)
+    _write(output, lambda stream: write_lines(records, stream))
+
+
+def _write(output: Path | None, writer: Any) -> None:
+    """Write to a file atomically (temp file then rename), or to stdout."""
+    if output is None:
+        writer(sys.stdout)
+        return
+    tmp = output.with_name(output.name + ".part")
+    with tmp.open("w", encoding="utf-8", newline="\n") as stream:
+        writer(stream)
+    tmp.replace(output)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def hearings(ctx: click.Context, as_json: bool) -> None:
+    """List the hearings in the store."""
+    ws = workspace(ctx)
+    rows = ws.archive.hearings()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {"hearing": h.slug, "title": h.title, "date": h.date, "events": h.events, "closed": h.closed}
+                    for h in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if not rows:
+        console.print(f"No hearings in {ws.location.display} yet. Try `hearing demo`.")
+        return
+    table = Table("hearing", "date", "events", "state", "title", title=f"Hearings in {ws.location.display}")
+    for h in rows:
+        table.add_row(Text(h.slug), h.date, str(h.events), "closed" if h.closed else "open", Text(h.title))
+    console.print(table)
+
+
+@cli.command()
+@click.argument("hearing")
+@click.option("--as-of", help="Stop at a position, or a time (ISO 8601 or HH:MM on the day).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines records instead of a table.")
+@click.pass_context
+def log(ctx: click.Context, hearing: str, as_of: str | None, as_json: bool) -> None:
+    """List HEARING's events: position, time, type and a one-line gist."""
+    ws = workspace(ctx)
+    upto = ws.position_as_of(hearing, as_of)
+    records = list(ws.archive.records(hearing, upto=upto))
+    if as_json:
+        write_lines(records, sys.stdout)
+        return
+    corrected = {r["corrects"]: r["seq"] for r in records if r["type"] == "CorrectionIssued"}
+    table = Table("#", "at", "type", "gist", title=Text(f"{hearing}: {len(records)} events"))
+    table.columns[1].no_wrap = True
+    for r in records:
+        mark = f" [corrected by #{corrected[r['seq']]}]" if r["seq"] in corrected else ""
+        table.add_row(str(r["seq"]), r["at"], r["type"], Text(gist(r) + mark))
+    console.print(table)
+
+
+def write_records(records: Any, stream: IO[str]) -> None:
+    write_lines(records, stream)

@@ -1,0 +1,222 @@
+"""``hearing record ...``: the live path for a clerk, one subcommand per action.
+
+Each subcommand builds the same record an import line would hold and goes
+through the same validation; ``--at`` defaults to now.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hearing_core.catalogue import validate_record
+from hearing_core.cli import cli, console, workspace
+from hearing_core.errors import RecordError
+from hearing_core.gist import gist
+from hearing_core.interchange import parse_record
+from hearing_core.taxonomy import PLEDGE_LEVELS, REGIONS, ROLES
+
+
+@cli.group()
+def record() -> None:
+    """Record one action of a hearing as it happens (validated like import)."""
+
+
+def _now() -> str:
+    return datetime.now().astimezone().replace(microsecond=0).isoformat()
+
+
+def _append(ctx: click.Context, record: dict[str, Any], as_json: bool) -> None:
+    record = {k: v for k, v in record.items() if v not in (None, (), [], {})}
+    validate_record(record)
+    stored = workspace(ctx).archive.record(record)
+    if as_json:
+        click.echo(json.dumps(stored, ensure_ascii=False))
+    else:
+        console.print(f"#{stored['seq']} {stored['type']}: {gist(stored)}", markup=False)
+
+
+def _common(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--json", "as_json", is_flag=True, help="Print the stored record as JSON.")(f)
+    f = click.option("--at", help="When it happened (ISO 8601 with offset; default now).")(f)
+    return click.argument("hearing")(f)
+
+
+def _ints(values: tuple[str, ...], field: str) -> list[int]:
+    try:
+        return [int(v) for part in values for v in part.split(",") if v.strip()]
+    except ValueError:
+        raise RecordError("must be whole numbers, e.g. 1,5,23", field=field) from None
+
+
+@record.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the stored record as JSON.")
+@click.pass_context
+def schedule(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Schedule a hearing from a JSON FILE holding its HearingScheduled record."""
+    text = file.read_text(encoding="utf-8")
+    _append(ctx, parse_record(text, source=str(file), line=1), as_json)
+
+
+@record.command()
+@_common
+@click.argument("participant")
+@click.option("--name", required=True)
+@click.option("--group", "stakeholder_group", help="Stakeholder group id (omit for officials).")
+@click.option("--organization")
+@click.option("--region", type=click.Choice(list(REGIONS)))
+@click.option("--country", help="ISO 3166-1 alpha-2 code, e.g. KE.")
+@click.option("--protected", is_flag=True, help="Shield this speaker's identity in reports.")
+@click.pass_context
+def register(ctx: click.Context, hearing: str, at: str | None, as_json: bool, participant: str,
+             name: str, stakeholder_group: str | None, organization: str | None,
+             region: str | None, country: str | None, protected: bool) -> None:
+    """Register PARTICIPANT with their stakeholder group."""
+    r = {"type": "ParticipantRegistered", "hearing": hearing, "at": at or _now(),
+         "participant": participant, "name": name, "organization": organization,
+         "region": region, "country": country, "protected": protected or None}
+    r = {k: v for k, v in r.items() if v is not None}
+    r["stakeholder_group"] = stakeholder_group
+    validate_record(r)
+    _append_raw(ctx, r, as_json)
+
+
+def _append_raw(ctx: click.Context, record: dict[str, Any], as_json: bool) -> None:
+    stored = workspace(ctx).archive.record(record)
+    if as_json:
+        click.echo(json.dumps(stored, ensure_ascii=False))
+    else:
+        console.print(f"#{stored['seq']} {stored['type']}: {gist(stored)}", markup=False)
+
+
+@record.command("open")
+@_common
+@click.argument("segment")
+@click.option("--moderator", help="Participant id of the moderator.")
+@click.pass_context
+def open_(ctx: click.Context, hearing: str, at: str | None, as_json: bool, segment: str,
+          moderator: str | None) -> None:
+    """Open SEGMENT of the programme."""
+    _append(ctx, {"type": "SegmentOpened", "hearing": hearing, "at": at or _now(),
+                  "segment": segment, "moderator": moderator}, as_json)
+
+
+@record.command("close-segment")
+@_common
+@click.argument("segment")
+@click.pass_context
+def close_segment(ctx: click.Context, hearing: str, at: str | None, as_json: bool, segment: str) -> None:
+    """Close SEGMENT."""
+    _append(ctx, {"type": "SegmentClosed", "hearing": hearing, "at": at or _now(), "segment": segment}, as_json)
+
+
+@record.command()
+@_common
+@click.argument("speaker")
+@click.option("--segment", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--language", default="en", show_default=True)
+@click.option("--ended-at", required=True, help="When they stopped speaking (ISO 8601 with offset).")
+@click.option("--text", help="What was said (optional).")
+@click.option("--translation", multiple=True, metavar="LANG=TEXT", help="A translation; repeatable.")
+@click.pass_context
+def intervene(ctx: click.Context, hearing: str, at: str | None, as_json: bool, speaker: str,
+              segment: str, role: str, language: str, ended_at: str, text: str | None,
+              translation: tuple[str, ...]) -> None:
+    """Record that SPEAKER spoke (--at is when they started)."""
+    translations = {}
+    for item in translation:
+        lang, sep, words = item.partition("=")
+        if not sep:
+            raise RecordError(f"{item!r} is not LANG=TEXT", field="translations")
+        translations[lang] = words
+    _append(ctx, {"type": "InterventionDelivered", "hearing": hearing, "at": at or _now(),
+                  "speaker": speaker, "segment": segment, "role": role, "language": language,
+                  "ended_at": ended_at, "text": text, "translations": translations}, as_json)
+
+
+@record.command()
+@_common
+@click.argument("by")
+@click.option("--text", required=True)
+@click.option("--objectives", multiple=True, required=True, help="GCM objectives, e.g. 5,6.")
+@click.option("--level", type=click.Choice(PLEDGE_LEVELS), required=True)
+@click.option("--partner", "partners", multiple=True, help="A partner; repeatable.")
+@click.option("--segment")
+@click.pass_context
+def pledge(ctx: click.Context, hearing: str, at: str | None, as_json: bool, by: str, text: str,
+           objectives: tuple[str, ...], level: str, partners: tuple[str, ...], segment: str | None) -> None:
+    """Record a pledge made BY a participant."""
+    _append(ctx, {"type": "PledgeMade", "hearing": hearing, "at": at or _now(), "by": by,
+                  "text": text, "gcm_objectives": _ints(objectives, "gcm_objectives"),
+                  "level": level, "partners": list(partners), "segment": segment}, as_json)
+
+
+@record.command()
+@_common
+@click.argument("by")
+@click.option("--text", required=True)
+@click.option("--areas", multiple=True, help="SG-report recommendation areas, e.g. 1,3.")
+@click.option("--objectives", multiple=True, help="GCM objectives, e.g. 5,6.")
+@click.option("--segment")
+@click.pass_context
+def recommend(ctx: click.Context, hearing: str, at: str | None, as_json: bool, by: str, text: str,
+              areas: tuple[str, ...], objectives: tuple[str, ...], segment: str | None) -> None:
+    """Record a recommendation made BY a participant."""
+    r = {"type": "RecommendationMade", "hearing": hearing, "at": at or _now(), "by": by, "text": text,
+         "sg_report_areas": _ints(areas, "sg_report_areas"),
+         "gcm_objectives": _ints(objectives, "gcm_objectives"), "segment": segment}
+    r = {k: v for k, v in r.items() if v is not None}
+    validate_record(r)
+    _append_raw(ctx, r, as_json)
+
+
+@record.command()
+@_common
+@click.argument("by")
+@click.option("--segment", required=True, help="The segment in which it is delivered.")
+@click.option("--summarises", required=True, help="The segment it sums up.")
+@click.option("--point", "key_points", multiple=True, required=True, help="A key point; repeatable.")
+@click.pass_context
+def summarise(ctx: click.Context, hearing: str, at: str | None, as_json: bool, by: str, segment: str,
+              summarises: str, key_points: tuple[str, ...]) -> None:
+    """Record a summation delivered BY a moderator."""
+    _append(ctx, {"type": "SummationDelivered", "hearing": hearing, "at": at or _now(), "by": by,
+                  "segment": segment, "summarises": summarises, "key_points": list(key_points)}, as_json)
+
+
+@record.command()
+@_common
+@click.pass_context
+def close(ctx: click.Context, hearing: str, at: str | None, as_json: bool) -> None:
+    """Close the hearing (only corrections may follow)."""
+    _append(ctx, {"type": "HearingClosed", "hearing": hearing, "at": at or _now()}, as_json)
+
+
+@record.command()
+@_common
+@click.argument("position", type=int)
+@click.option("--set", "changes", multiple=True, required=True, metavar="FIELD=JSON",
+              help='A corrected field and its new value as JSON, e.g. organization="X"; repeatable.')
+@click.option("--reason", required=True)
+@click.pass_context
+def correct(ctx: click.Context, hearing: str, at: str | None, as_json: bool, position: int,
+            changes: tuple[str, ...], reason: str) -> None:
+    """Correct the event at POSITION of the record (nothing is edited in place)."""
+    parsed: dict[str, Any] = {}
+    for item in changes:
+        field, sep, value = item.partition("=")
+        if not sep:
+            raise RecordError(f"{item!r} is not FIELD=JSON", field="changes")
+        try:
+            parsed[field] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[field] = value  # a bare word is taken as a string
+    _append(ctx, {"type": "CorrectionIssued", "hearing": hearing, "at": at or _now(),
+                  "corrects": position, "changes": parsed, "reason": reason}, as_json)

@@ -1,0 +1,210 @@
+"""Commands over the read models: replay, plugins, report, and the report-command factory."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from hearing_core.cli import cli, console, err_console, workspace
+from hearing_core.projection import Report, ReportRequest
+
+
+def _progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    )
+    task = progress.add_task(label, total=total)
+    return progress, lambda n: progress.advance(task, n)
+
+
+@cli.command()
+@click.option("--incremental", is_flag=True, help="Only catch up on new events; keep read models.")
+@click.pass_context
+def replay(ctx: click.Context, incremental: bool) -> None:
+    """Rebuild every read model from the log (or catch up with --incremental)."""
+    ws = workspace(ctx)
+    if not incremental:
+        ws.readmodels.reset()
+    total = ws.pending()
+    progress, advance = _progress_bar(total, "Replaying")
+    with progress:
+        failures = ws.catch_up(advance)
+    projections = ", ".join(p.name for p in ws.readmodels.projections) or "none"
+    console.print(f"Read models in {ws.views_path} are up to date (projections: {projections}).")
+    for f in failures:
+        err_console.print(
+            f"projection {f.projection} stalled at position {f.position}: {f.error}", markup=False
+        )
+    if failures:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """Show each plugin, its version, its projections, their positions and failures."""
+    import json
+
+    ws = workspace(ctx)
+    host = ws.host
+    positions = ws.readmodels.positions()
+    rows = []
+    for info in sorted(host.plugins.values(), key=lambda i: i.name):
+        projections = []
+        for name in info.projections:
+            pos = positions.get(name)
+            projections.append(
+                {
+                    "name": name,
+                    "position": pos.position if pos else 0,
+                    "failed_at": pos.failed_at if pos else None,
+                    "error": pos.error if pos else None,
+                }
+            )
+        rows.append(
+            {
+                "plugin": info.name,
+                "version": info.version,
+                "source": info.source,
+                "error": info.error,
+                "projections": projections,
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("plugin", "version", "projection", "position", "status", title="Plugins")
+    for row in rows:
+        status = f"failed: {row['error']}" if row["error"] else "ok"
+        if not row["projections"]:
+            table.add_row(row["plugin"], row["version"] or "-", "-", "-", status)
+        for p in row["projections"]:
+            pstatus = f"stalled at {p['failed_at']}: {p['error']}" if p["failed_at"] else status
+            table.add_row(row["plugin"], row["version"] or "-", p["name"], str(p["position"]), pstatus)
+    console.print(table)
+    if not rows:
+        console.print("No plugins loaded (check HEARING_PLUGINS / HEARING_PLUGINS_BLOCK).")
+
+
+def emit(result: Any, output: Path | None) -> None:
+    """Print a rendered report (text, rich renderable or Report) and honour its exit code."""
+    exit_code, message = 0, None
+    if isinstance(result, Report):
+        result, exit_code, message = result.content, result.exit_code, result.message
+    if isinstance(result, str):
+        if output is not None:
+            output.write_text(result, encoding="utf-8")
+        else:
+            sys.stdout.write(result)
+            if not result.endswith("\n"):
+                sys.stdout.write("\n")
+    else:
+        if output is not None:
+            from rich.console import Console
+
+            with output.open("w", encoding="utf-8") as f:
+                Console(file=f, width=120, highlight=False).print(result)
+        else:
+            console.print(result)
+    if message:
+        err_console.print(message, markup=False)
+    if exit_code:
+        sys.exit(exit_code)
+
+
+def run_report(
+    ctx: click.Context,
+    projection: str,
+    hearing: str,
+    fmt: str | None,
+    *,
+    as_of: str | None = None,
+    uncorrected: bool = False,
+    output: Path | None = None,
+    **options: Any,
+) -> None:
+    """Render one projection's report for a hearing and print it (the body of report commands)."""
+    ws = workspace(ctx)
+    p = ws.host.projection(projection)
+    if not p.formats:
+        raise click.UsageError(f"projection {projection!r} renders no reports")
+    fmt = fmt or p.formats[0]
+    if fmt not in p.formats:
+        raise click.BadParameter(f"{fmt!r}; {projection} renders {', '.join(p.formats)}", param_hint="--format")
+    ws.archive.hearing(hearing)  # a clear error for an unknown hearing
+    request = ReportRequest(hearing=hearing, format=fmt, options=options)
+    upto: Any = None if as_of is None else ws.position_as_of(hearing, as_of)
+    emit(ws.report(projection, request, as_of=upto, uncorrected=uncorrected), output)
+
+
+def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every report command shares."""
+    for option in reversed(
+        [
+            click.argument("hearing"),
+            click.option("--format", "fmt", help="Report format (the projection's first by default)."),
+            click.option("--as-of", help="As it stood at a position, or a time (ISO 8601, or HH:MM on the day)."),
+            click.option("--uncorrected", is_flag=True, help="As originally recorded, corrections ignored."),
+            click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def report_command(
+    projection: str,
+    *,
+    name: str | None = None,
+    help: str | None = None,
+    options: Sequence[Callable[..., Any]] = (),
+) -> click.Command:
+    """Build a ``hearing NAME HEARING`` command that renders a projection's report.
+
+    Plugins call this in their ``register_commands`` hook; extra click
+    options become entries of :attr:`ReportRequest.options`.
+    """
+
+    @click.pass_context
+    def command(ctx: click.Context, hearing: str, fmt: str | None, as_of: str | None,
+                uncorrected: bool, output: Path | None, **extra: Any) -> None:
+        run_report(ctx, projection, hearing, fmt, as_of=as_of, uncorrected=uncorrected,
+                   output=output, **extra)
+
+    for option in reversed(list(options)):
+        command = option(command)
+    command = report_options(command)
+    return click.command(name or projection, help=help or f"Render the {projection} report.")(command)
+
+
+@cli.command("report")
+@click.argument("projection")
+@report_options
+@click.option("--option", "extra", multiple=True, metavar="KEY=VALUE", help="A report option.")
+@click.pass_context
+def report(ctx: click.Context, projection: str, hearing: str, fmt: str | None, as_of: str | None,
+           uncorrected: bool, output: Path | None, extra: tuple[str, ...]) -> None:
+    """Render any projection's report: hearing report PROJECTION HEARING."""
+    options: dict[str, Any] = {}
+    for item in extra:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--option")
+        options[key] = value
+    try:
+        run_report(ctx, projection, hearing, fmt, as_of=as_of, uncorrected=uncorrected, output=output, **options)
+    except KeyError as e:
+        raise click.UsageError(str(e.args[0])) from None

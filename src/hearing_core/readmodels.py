@@ -1,0 +1,228 @@
+"""The read-model database and the runner that feeds projections in log order.
+
+One SQLite file (written with sqlite-utils) holds every projection's tables
+and a ``_positions`` table: per projection, its version, the archive
+position it has processed up to, and its last failure.  For each page of
+events, each projection's writes and its new position commit in one
+transaction, so a crash never loses or doubles a row: the next run resumes
+from the committed position.
+
+While a projection handles an event, a SQLite authorizer lets it write only
+its own tables, so a buggy plugin cannot damage another's read model or the
+positions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import sqlite_utils
+from rich.console import RenderableType
+
+from hearing_core.projection import Projection, Report, ReportRequest
+from hearing_core.recorded import RecordedEvent
+
+POSITIONS = "_positions"
+
+#: Events per transaction while catching up.
+BATCH = 1000
+
+_WRITE_ACTIONS = {
+    sqlite3.SQLITE_INSERT,
+    sqlite3.SQLITE_UPDATE,
+    sqlite3.SQLITE_DELETE,
+    sqlite3.SQLITE_CREATE_TABLE,
+    sqlite3.SQLITE_DROP_TABLE,
+    sqlite3.SQLITE_CREATE_INDEX,
+    sqlite3.SQLITE_DROP_INDEX,
+    sqlite3.SQLITE_ALTER_TABLE,
+}
+_INTERNAL = {"sqlite_master", "sqlite_temp_master", "sqlite_sequence", "sqlite_stat1"}
+
+
+@attrs.frozen
+class Failure:
+    """A projection stopped at ``position`` because handling that event raised."""
+
+    projection: str
+    position: int
+    error: str
+
+
+@attrs.frozen
+class PositionInfo:
+    """Where one projection stands."""
+
+    projection: str
+    version: int
+    position: int
+    failed_at: int | None
+    error: str | None
+
+
+def _one_line(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}"
+    return text.splitlines()[0] if text.strip() else type(error).__name__
+
+
+class ReadModels:
+    """The read models of a set of projections, in one SQLite database."""
+
+    def __init__(self, path: Path | str, projections: Iterable[Projection]) -> None:
+        self.path = path
+        self.projections = sorted(projections, key=lambda p: p.name)
+        if str(path) == ":memory:":
+            self.db = sqlite_utils.Database(memory=True)
+        else:
+            self.db = sqlite_utils.Database(path)
+            self.db.conn.execute("PRAGMA journal_mode=WAL")
+        self.db.conn.execute("PRAGMA synchronous=NORMAL")
+        self.db[POSITIONS].create(  # type: ignore[union-attr]
+            {"projection": str, "version": int, "position": int, "failed_at": int, "error": str},
+            pk="projection",
+            if_not_exists=True,
+        )
+        self._prepare()
+
+    # --- positions ----------------------------------------------------------------
+
+    def positions(self) -> dict[str, PositionInfo]:
+        rows = self.db.execute(
+            f"select projection, version, position, failed_at, error from {POSITIONS}"
+        ).fetchall()
+        return {r[0]: PositionInfo(*r) for r in rows}
+
+    def _set_position(self, name: str, position: int, failure: Failure | None) -> None:
+        self.db.execute(
+            f"update {POSITIONS} set position = ?, failed_at = ?, error = ? where projection = ?",
+            [position, failure.position if failure else None, failure.error if failure else None, name],
+        )
+
+    def _prepare(self) -> None:
+        """Create tables; reset any projection whose version changed."""
+        known = self.positions()
+        for p in self.projections:
+            info = known.get(p.name)
+            if info is not None and info.version == p.version:
+                p.create_tables(self.db)  # idempotent; cheap
+                continue
+            with self.db.atomic():
+                self._drop_tables(p)
+                p.create_tables(self.db)
+                self.db[POSITIONS].upsert(  # type: ignore[union-attr]
+                    {"projection": p.name, "version": p.version, "position": 0,
+                     "failed_at": None, "error": None},
+                    pk="projection",
+                )
+
+    def _drop_tables(self, p: Projection) -> None:
+        for table in self.db.table_names():
+            if table.startswith(p.name + "_"):
+                self.db[table].drop()  # type: ignore[union-attr]
+
+    def reset(self) -> None:
+        """Drop every projection's tables and positions: the next catch-up rebuilds all."""
+        with self.db.atomic():
+            for p in self.projections:
+                self._drop_tables(p)
+                p.create_tables(self.db)
+                self._set_position(p.name, 0, None)
+
+    # --- feeding ------------------------------------------------------------------
+
+    def start(self) -> int:
+        """The lowest position any projection still needs events after."""
+        positions = self.positions()
+        return min((positions[p.name].position for p in self.projections), default=0)
+
+    def feed(
+        self,
+        events: Iterable[RecordedEvent],
+        *,
+        batch: int = BATCH,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Failure]:
+        """Give each projection the events after its position, batch by batch."""
+        positions = {name: info.position for name, info in self.positions().items()}
+        failed: dict[str, Failure] = {}
+        for page in _pages(events, batch):
+            for p in self.projections:
+                if p.name in failed:
+                    continue
+                failure = self._feed_one(p, page, positions)
+                if failure is not None:
+                    failed[p.name] = failure
+            if progress is not None:
+                progress(len(page))
+        return list(failed.values())
+
+    def _feed_one(
+        self, p: Projection, page: list[RecordedEvent], positions: dict[str, int]
+    ) -> Failure | None:
+        failure = None
+        position = positions[p.name]
+        with self.db.atomic():
+            for event in page:
+                if event.position <= position:
+                    continue
+                if p.wants(event.type):
+                    try:
+                        with self.db.atomic(), self._only_tables_of(p):
+                            p.handle(event, self.db)
+                    except Exception as e:  # isolate the plugin: record, stop it here
+                        failure = Failure(p.name, event.position, _one_line(e))
+                        break
+                position = event.position
+            self._set_position(p.name, position, failure)
+        positions[p.name] = position
+        return failure
+
+    def _only_tables_of(self, p: Projection) -> _Guard:
+        return _Guard(self.db.conn, p.name + "_")
+
+    # --- reports ------------------------------------------------------------------
+
+    def render(
+        self, projection: Projection, request: ReportRequest
+    ) -> str | RenderableType | Report:
+        """Render a report of one projection for one hearing."""
+        return projection.render(self.db, request)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+
+class _Guard:
+    """Context manager: while active, the connection may write only tables with ``prefix``."""
+
+    def __init__(self, conn: sqlite3.Connection, prefix: str) -> None:
+        self.conn = conn
+        self.prefix = prefix
+
+    def _authorize(self, action: int, arg1: str | None, *_: Any) -> int:
+        if action in _WRITE_ACTIONS and arg1 is not None:
+            if arg1 in _INTERNAL or arg1.startswith(self.prefix):
+                return sqlite3.SQLITE_OK
+            return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    def __enter__(self) -> None:
+        self.conn.set_authorizer(self._authorize)
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.set_authorizer(None)
+
+
+def _pages(events: Iterable[RecordedEvent], size: int) -> Iterator[list[RecordedEvent]]:
+    page: list[RecordedEvent] = []
+    for event in events:
+        page.append(event)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page

@@ -1,0 +1,155 @@
+"""A workspace: one archive, its plugins and its read models, opened together.
+
+The CLI and library users go through this facade; it keeps the wiring in
+one place: where the read models live, when plugins load (lazily, once),
+and how a report is answered now, as of a moment, or as originally recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rich.console import RenderableType
+
+from hearing_core.archive import HearingArchive
+from hearing_core.errors import HearingCoreError
+from hearing_core.plugins import PluginHost, load_plugins
+from hearing_core.projection import Report, ReportRequest
+from hearing_core.readmodels import Failure, ReadModels
+from hearing_core.recorded import RecordedEvent
+from hearing_core.store import resolve
+
+
+class Workspace:
+    """An archive with its plugin host and read-model database."""
+
+    def __init__(
+        self,
+        store: str | None = None,
+        *,
+        views: str | Path | None = None,
+        plugins_dir: Path | None = None,
+        host: PluginHost | None = None,
+    ) -> None:
+        self.location = resolve(store)
+        self.views_path = Path(views) if views else self.location.default_views_path()
+        self.plugins_dir = plugins_dir
+        self._host = host
+
+    @cached_property
+    def archive(self) -> HearingArchive:
+        return HearingArchive(self.location)
+
+    @property
+    def host(self) -> PluginHost:
+        if self._host is None:
+            self._host = load_plugins(self.plugins_dir)
+        return self._host
+
+    @cached_property
+    def readmodels(self) -> ReadModels:
+        return ReadModels(self.views_path, self.host.projections.values())
+
+    # --- keeping read models current -------------------------------------------------
+
+    def pending(self) -> int:
+        """How many archive positions the slowest projection is behind (an upper bound)."""
+        return max(0, self.archive.max_position() - self.readmodels.start())
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> list[Failure]:
+        """Feed every projection the events it has not seen yet."""
+        rm = self.readmodels
+        return rm.feed(self.archive.follow(rm.start()), progress=progress)
+
+    def replay(self, progress: Callable[[int], None] | None = None) -> list[Failure]:
+        """Drop and rebuild every read model from the whole log."""
+        self.readmodels.reset()
+        return self.catch_up(progress)
+
+    # --- reports -----------------------------------------------------------------------
+
+    def report(
+        self,
+        projection: str,
+        request: ReportRequest,
+        *,
+        as_of: int | datetime | None = None,
+        uncorrected: bool = False,
+    ) -> str | RenderableType | Report:
+        """Render a report now (from the read models), or as of a point, or uncorrected.
+
+        A point-in-time or uncorrected report replays just that hearing's
+        events, up to the point, into an in-memory read model: it never
+        touches the saved read models and never replays the whole archive.
+        """
+        p = self.host.projection(projection)
+        if as_of is None and not uncorrected:
+            failures = self.catch_up()
+            for f in failures:
+                if f.projection == projection:
+                    raise HearingCoreError(
+                        f"projection {projection!r} is stalled at position {f.position}: {f.error}"
+                    )
+            return self.readmodels.render(p, request)
+        upto = self.position_as_of(request.hearing, as_of)
+        temporary = ReadModels(":memory:", [p])
+        events = self._hearing_events(request.hearing, upto, uncorrected)
+        failures = temporary.feed(events)
+        if failures:
+            f = failures[0]
+            raise HearingCoreError(f"projection {projection!r} failed at seq {f.position}: {f.error}")
+        return temporary.render(p, request)
+
+    def _hearing_events(
+        self, slug: str, upto: int | None, uncorrected: bool
+    ) -> Iterator[RecordedEvent]:
+        for record in self.archive.records(slug, upto=upto):
+            if uncorrected and record["type"] == "CorrectionIssued":
+                continue
+            yield RecordedEvent(record["seq"], record)
+
+    def position_as_of(self, slug: str, as_of: int | datetime | str | None) -> int | None:
+        """The last position of a hearing at ``as_of``.
+
+        ``as_of`` is a position (``17``), a time with offset
+        (``2022-05-16T11:00:00-04:00``), or a clock time on the hearing's day
+        in its own time zone (``11:00``).
+        """
+        if as_of is None or isinstance(as_of, int):
+            return as_of
+        moment = self._moment(slug, as_of) if isinstance(as_of, str) else as_of
+        if isinstance(moment, int):
+            return moment
+        if moment.utcoffset() is None:
+            raise HearingCoreError("--as-of needs a time with a UTC offset, e.g. 11:00-04:00")
+        last = 0
+        for record in self.archive.records(slug):
+            if datetime.fromisoformat(record["at"]) > moment:
+                break
+            last = record["seq"]
+        if last == 0:
+            raise HearingCoreError(f"hearing {slug!r} had not been scheduled by {moment.isoformat()}")
+        return last
+
+    def _moment(self, slug: str, text: str) -> int | datetime:
+        if text.isdigit():
+            return int(text)
+        try:
+            clock = time.fromisoformat(text)
+        except ValueError:
+            clock = None
+        if clock is not None and "T" not in text:
+            hearing = self.archive.hearing(slug, version=1)
+            day = date.fromisoformat(hearing.date)
+            tz = clock.tzinfo or ZoneInfo(hearing.timezone)
+            return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=tz)
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            raise HearingCoreError(
+                f"--as-of {text!r} is neither a position, an ISO 8601 time nor HH:MM"
+            ) from None
