@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hearing_core.corrections import AppliedCorrection, CorrectedRecord, apply_corrections, pseudonyms
+from hearing_core.corrections import (
+    AppliedCorrection,
+    CorrectedRecord,
+    apply_corrections,
+    pseudonyms,
+)
 from hearing_core.hookspecs import hookimpl
 from hearing_core.projection import Projection, Report, ReportRequest
 from hearing_core.recorded import RecordedEvent
@@ -23,6 +28,7 @@ from hearing_core.taxonomy import (
     SEGMENT_KINDS,
     SG_REPORT_AREAS,
 )
+from hearing_core.text import escape_markdown, strip_controls
 
 if TYPE_CHECKING:
     from hearing_core.cli.report_cmds import report_command
@@ -46,9 +52,11 @@ __all__ = [
     "ReportRequest",
     "__version__",
     "apply_corrections",
+    "escape_markdown",
     "hookimpl",
     "pseudonyms",
     "report_command",
+    "strip_controls",
 ]
 
 

@@ -72,7 +72,7 @@ class HearingArchive(Application[UUID]):
     def hearing(self, slug: str, *, version: int | None = None) -> Hearing:
         """The hearing as it stands now, or as it stood at position ``version``."""
         try:
-            return self.repository.get(hearing_id(slug), version=version)  # type: ignore[no-any-return]
+            return self.repository.get(hearing_id(slug), version=version)
         except AggregateNotFoundError:
             raise UnknownHearingError(f"no hearing {slug!r} in {self.location.display}") from None
 
@@ -175,20 +175,21 @@ class HearingArchive(Application[UUID]):
         checked again against the fresh state and retried; if it is no longer
         valid the refusal says why.
         """
-        validate_record(record)
         for attempt in range(RECORD_RETRIES):
             pending: dict[str, Hearing] = {}
             hearing = self._apply(pending, record)
+            new_event = hearing.pending_events[-1]
             try:
                 self.save(hearing)
             except IntegrityError:
                 if attempt == RECORD_RETRIES - 1:
                     raise
-                continue
-            return event_record(hearing.collect_events and _last_event(self, hearing), hearing.slug)
+                continue  # another recorder got there first: check again on the fresh state
+            return event_record(new_event, hearing.slug)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _apply(self, pending: dict[str, Hearing], record: Mapping[str, Any]) -> Hearing:
+        validate_record(record)
         slug = record["hearing"]
         if record["type"] == "HearingScheduled":
             if slug in pending or self.exists(slug):
@@ -201,11 +202,6 @@ class HearingArchive(Application[UUID]):
             pending[slug] = self.hearing(slug)
         apply_record(pending[slug], record)
         return pending[slug]
-
-
-def _last_event(archive: HearingArchive, hearing: Hearing) -> Any:
-    stored = archive.recorder.select_events(hearing.id, desc=True, limit=1)
-    return archive.mapper.to_domain_event(stored[0])
 
 
 def open_archive(store: str | None = None) -> HearingArchive:

@@ -83,7 +83,7 @@ def _describe(error: ValidationError) -> str:
         return f"{error.instance!r} is not in the expected form"
     if error.validator == "maxLength":
         return f"is too long ({len(error.instance)} characters, at most {error.validator_value})"
-    return error.message
+    return str(error.message)
 
 
 def validate_record(record: Any) -> None:

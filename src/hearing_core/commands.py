@@ -32,7 +32,9 @@ def _time(record: Record, field: str) -> datetime:
     try:
         value = datetime.fromisoformat(record[field])
     except ValueError:
-        raise RecordError(f"{record[field]!r} is not an ISO 8601 date and time", field=field) from None
+        raise RecordError(
+            f"{record[field]!r} is not an ISO 8601 date and time", field=field
+        ) from None
     if value.utcoffset() is None:
         raise RecordError("must carry a UTC offset", field=field)
     return value
@@ -41,7 +43,9 @@ def _time(record: Record, field: str) -> datetime:
 def schedule(record: Record) -> Hearing:
     """Create a hearing from a ``HearingScheduled`` record."""
     if record.get("seq", 1) != 1:
-        raise RecordError(f"a new hearing's record starts at seq 1, not {record['seq']}", field="seq")
+        raise RecordError(
+            f"a new hearing's record starts at seq 1, not {record['seq']}", field="seq"
+        )
     check_timezone(record["timezone"])
     at = _time(record, "at")
     programme = []
@@ -74,10 +78,11 @@ def schedule(record: Record) -> Hearing:
         "stakeholder_groups": groups,
     }
     digest = chain_digest(
-        GENESIS_DIGEST, build_record(fields["hearing"], "HearingScheduled", 1, {"timestamp": at, **fields})
+        GENESIS_DIGEST,
+        build_record(fields["hearing"], "HearingScheduled", 1, {"timestamp": at, **fields}),
     )
     _check_digest(record, digest)
-    return Hearing._create(  # type: ignore[no-any-return]
+    return Hearing._create(
         Hearing.HearingScheduled,
         id=hearing_id(record["hearing"]),
         timestamp=at,
@@ -128,7 +133,9 @@ def _open_segment(hearing: Hearing, segment: str, field: str) -> None:
 
 def _registered(hearing: Hearing, r: Record) -> dict[str, Any]:
     if r["participant"] in hearing.participants:
-        raise RecordError(f"participant {r['participant']!r} is already registered", field="participant")
+        raise RecordError(
+            f"participant {r['participant']!r} is already registered", field="participant"
+        )
     _group(hearing, r["stakeholder_group"], "stakeholder_group")
     keys = ("participant", "name", "stakeholder_group", "organization", "region", "country")
     fields = {k: r.get(k) for k in keys}

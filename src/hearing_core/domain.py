@@ -195,9 +195,7 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         self.timezone = timezone
         self.languages = tuple(languages)
         self.taxonomy = {g.id: g.label for g in stakeholder_groups}
-        self.segments: dict[str, SegmentState] = {
-            item.id: SegmentState(item) for item in programme
-        }
+        self.segments: dict[str, SegmentState] = {item.id: SegmentState(item) for item in programme}
         self.participants: dict[str, Participant] = {}
         self.participant_seq: dict[str, int] = {}
         self.open_segment: str | None = None
@@ -236,7 +234,10 @@ def build_record(slug: str, type_name: str, seq: int, kwargs: Mapping[str, Any])
 def event_record(event: Any, slug: str) -> dict[str, Any]:
     """The full record of a stored event, digest included."""
     record = build_record(
-        slug, type(event).__name__, event.originator_version, {"timestamp": event.timestamp, **_fields(event)}
+        slug,
+        type(event).__name__,
+        event.originator_version,
+        {"timestamp": event.timestamp, **_fields(event)},
     )
     record["digest"] = event.digest
     return record

@@ -19,7 +19,7 @@ MAX_LINE_BYTES = 1_000_000
 
 
 def read_lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line number, record)`` for each non-blank line, schema-validated."""
+    """Yield ``(line number, record)`` for each non-blank line (decoded, not yet validated)."""
     number = 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -38,11 +38,13 @@ def read_lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, 
             ) from None
         if not text.strip():
             continue
-        yield number, parse_record(text, source=source, line=number)
+        yield number, parse_record(text, source=source, line=number, validate=False)
 
 
-def parse_record(text: str, *, source: str | None = None, line: int | None = None) -> dict[str, Any]:
-    """Decode and schema-validate one record."""
+def parse_record(
+    text: str, *, source: str | None = None, line: int | None = None, validate: bool = True
+) -> dict[str, Any]:
+    """Decode one record; check it is a JSON object and, unless told not to, its schema."""
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as e:
@@ -51,11 +53,15 @@ def parse_record(text: str, *, source: str | None = None, line: int | None = Non
         ) from None
     except ValueError as e:
         raise RecordError(str(e), source=source, line=line) from None
-    try:
-        validate_record(value)
-    except RecordError as e:
-        raise e.located(source, line) from None
-    assert isinstance(value, dict)
+    if not isinstance(value, dict):
+        raise RecordError(
+            f"expected a JSON object, got {type(value).__name__}", source=source, line=line
+        )
+    if validate:
+        try:
+            validate_record(value)
+        except RecordError as e:
+            raise e.located(source, line) from None
     return value
 
 

@@ -135,7 +135,9 @@ def _file_loader(path: Path) -> Any:
 
 
 def _collect_projections(host: PluginHost, plugin: str, module: object) -> None:
-    impls = [i for i in host.manager.hook.register_projections.get_hookimpls() if i.plugin is module]
+    impls = [
+        i for i in host.manager.hook.register_projections.get_hookimpls() if i.plugin is module
+    ]
     found: list[Projection] = []
     for impl in impls:
         try:

@@ -92,14 +92,19 @@ class ReadModels:
 
     def positions(self) -> dict[str, PositionInfo]:
         rows = self.db.execute(
-            f"select projection, version, position, failed_at, error from {POSITIONS}"
+            f"select projection, version, position, failed_at, error from {POSITIONS}"  # noqa: S608 (constant)
         ).fetchall()
         return {r[0]: PositionInfo(*r) for r in rows}
 
     def _set_position(self, name: str, position: int, failure: Failure | None) -> None:
         self.db.execute(
-            f"update {POSITIONS} set position = ?, failed_at = ?, error = ? where projection = ?",
-            [position, failure.position if failure else None, failure.error if failure else None, name],
+            f"update {POSITIONS} set position = ?, failed_at = ?, error = ? where projection = ?",  # noqa: S608
+            [
+                position,
+                failure.position if failure else None,
+                failure.error if failure else None,
+                name,
+            ],
         )
 
     def _prepare(self) -> None:
@@ -114,15 +119,20 @@ class ReadModels:
                 self._drop_tables(p)
                 p.create_tables(self.db)
                 self.db[POSITIONS].upsert(  # type: ignore[union-attr]
-                    {"projection": p.name, "version": p.version, "position": 0,
-                     "failed_at": None, "error": None},
+                    {
+                        "projection": p.name,
+                        "version": p.version,
+                        "position": 0,
+                        "failed_at": None,
+                        "error": None,
+                    },
                     pk="projection",
                 )
 
     def _drop_tables(self, p: Projection) -> None:
         for table in self.db.table_names():
             if table.startswith(p.name + "_"):
-                self.db[table].drop()  # type: ignore[union-attr]
+                self.db[table].drop()
 
     def reset(self) -> None:
         """Drop every projection's tables and positions: the next catch-up rebuilds all."""

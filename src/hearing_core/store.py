@@ -237,9 +237,7 @@ def _pg_connect(location: StoreLocation) -> psycopg.Connection[Any]:
     try:
         import psycopg
     except ImportError:
-        raise StoreError(
-            "PostgreSQL stores need psycopg: install hearing-core[postgres]"
-        ) from None
+        raise StoreError("PostgreSQL stores need psycopg: install hearing-core[postgres]") from None
     env = location.env
     try:
         return psycopg.connect(
@@ -311,8 +309,9 @@ def _install_postgres_guards(conn: psycopg.Connection[Any], schema: str, table: 
         conn.execute(sql.SQL(_PG_GUARD_FUNCTION_SQL).format(**ids))
         for name, when in wanted.items():
             if name not in present:
-                statement = sql.SQL("CREATE TRIGGER {name} " + when + " EXECUTE FUNCTION ")
-                statement += sql.SQL("{schema}.{function}()")
+                statement = sql.SQL(
+                    "CREATE TRIGGER {name} " + when + " EXECUTE FUNCTION {schema}.{function}()"
+                )
                 conn.execute(statement.format(name=sql.Identifier(name), **ids))
 
 

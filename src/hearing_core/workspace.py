@@ -101,7 +101,9 @@ class Workspace:
         failures = temporary.feed(events)
         if failures:
             f = failures[0]
-            raise HearingCoreError(f"projection {projection!r} failed at seq {f.position}: {f.error}")
+            raise HearingCoreError(
+                f"projection {projection!r} failed at seq {f.position}: {f.error}"
+            )
         return temporary.render(p, request)
 
     def _hearing_events(
@@ -132,7 +134,9 @@ class Workspace:
                 break
             last = record["seq"]
         if last == 0:
-            raise HearingCoreError(f"hearing {slug!r} had not been scheduled by {moment.isoformat()}")
+            raise HearingCoreError(
+                f"hearing {slug!r} had not been scheduled by {moment.isoformat()}"
+            )
         return last
 
     def _moment(self, slug: str, text: str) -> int | datetime:

@@ -106,7 +106,9 @@ def workspace_host(ctx: click.Context | None) -> Any:
     help="Also load each *.py in this folder as a plugin (for plugin development).",
 )
 @click.pass_context
-def cli(ctx: click.Context, store: str | None, views: Path | None, plugins_dir: Path | None) -> None:
+def cli(
+    ctx: click.Context, store: str | None, views: Path | None, plugins_dir: Path | None
+) -> None:
     """An event-sourced record of public multi-stakeholder hearings.
 
     Record a hearing event by event (or import a JSON Lines file), replay it,
@@ -138,4 +140,10 @@ def main() -> None:
 
 
 # Register the core commands (they import ``cli`` from this module).
-from hearing_core.cli import demo, log_cmds, record_cmds, report_cmds  # noqa: E402, F401
+from hearing_core.cli import (  # noqa: E402, F401
+    archival_cmds,
+    demo,
+    log_cmds,
+    record_cmds,
+    report_cmds,
+)

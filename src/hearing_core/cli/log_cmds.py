@@ -29,7 +29,9 @@ def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
     ws = workspace(ctx)
     source = "<stdin>" if str(file) == "-" else str(file)
     if str(file) == "-":
-        count = ws.archive.import_records((source, n, r) for n, r in read_lines(sys.stdin.buffer, source))
+        count = ws.archive.import_records(
+            (source, n, r) for n, r in read_lines(sys.stdin.buffer, source)
+        )
     else:
         if not file.exists():
             raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
@@ -54,7 +56,9 @@ def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
 @click.option("--as-of", help="A position in the record, or a time (ISO 8601 or HH:MM on the day).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
 @click.pass_context
-def export(ctx: click.Context, hearing: str, fmt: str, as_of: str | None, output: Path | None) -> None:
+def export(
+    ctx: click.Context, hearing: str, fmt: str, as_of: str | None, output: Path | None
+) -> None:
     """Write HEARING's record (jsonl: the exact archival interchange format)."""
     ws = workspace(ctx)
     upto = ws.position_as_of(hearing, as_of)
@@ -84,7 +88,13 @@ def hearings(ctx: click.Context, as_json: bool) -> None:
         click.echo(
             json.dumps(
                 [
-                    {"hearing": h.slug, "title": h.title, "date": h.date, "events": h.events, "closed": h.closed}
+                    {
+                        "hearing": h.slug,
+                        "title": h.title,
+                        "date": h.date,
+                        "events": h.events,
+                        "closed": h.closed,
+                    }
                     for h in rows
                 ],
                 ensure_ascii=False,
@@ -95,16 +105,22 @@ def hearings(ctx: click.Context, as_json: bool) -> None:
     if not rows:
         console.print(f"No hearings in {ws.location.display} yet. Try `hearing demo`.")
         return
-    table = Table("hearing", "date", "events", "state", "title", title=f"Hearings in {ws.location.display}")
+    table = Table(
+        "hearing", "date", "events", "state", "title", title=f"Hearings in {ws.location.display}"
+    )
     for h in rows:
-        table.add_row(Text(h.slug), h.date, str(h.events), "closed" if h.closed else "open", Text(h.title))
+        table.add_row(
+            Text(h.slug), h.date, str(h.events), "closed" if h.closed else "open", Text(h.title)
+        )
     console.print(table)
 
 
 @cli.command()
 @click.argument("hearing")
 @click.option("--as-of", help="Stop at a position, or a time (ISO 8601 or HH:MM on the day).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines records instead of a table.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON Lines records instead of a table."
+)
 @click.pass_context
 def log(ctx: click.Context, hearing: str, as_of: str | None, as_json: bool) -> None:
     """List HEARING's events: position, time, type and a one-line gist."""

@@ -74,13 +74,31 @@ def schedule(ctx: click.Context, file: Path, as_json: bool) -> None:
 @click.option("--country", help="ISO 3166-1 alpha-2 code, e.g. KE.")
 @click.option("--protected", is_flag=True, help="Shield this speaker's identity in reports.")
 @click.pass_context
-def register(ctx: click.Context, hearing: str, at: str | None, as_json: bool, participant: str,
-             name: str, stakeholder_group: str | None, organization: str | None,
-             region: str | None, country: str | None, protected: bool) -> None:
+def register(
+    ctx: click.Context,
+    hearing: str,
+    at: str | None,
+    as_json: bool,
+    participant: str,
+    name: str,
+    stakeholder_group: str | None,
+    organization: str | None,
+    region: str | None,
+    country: str | None,
+    protected: bool,
+) -> None:
     """Register PARTICIPANT with their stakeholder group."""
-    r = {"type": "ParticipantRegistered", "hearing": hearing, "at": at or _now(),
-         "participant": participant, "name": name, "organization": organization,
-         "region": region, "country": country, "protected": protected or None}
+    r = {
+        "type": "ParticipantRegistered",
+        "hearing": hearing,
+        "at": at or _now(),
+        "participant": participant,
+        "name": name,
+        "organization": organization,
+        "region": region,
+        "country": country,
+        "protected": protected or None,
+    }
     r = {k: v for k, v in r.items() if v is not None}
     r["stakeholder_group"] = stakeholder_group
     validate_record(r)
@@ -100,20 +118,41 @@ def _append_raw(ctx: click.Context, record: dict[str, Any], as_json: bool) -> No
 @click.argument("segment")
 @click.option("--moderator", help="Participant id of the moderator.")
 @click.pass_context
-def open_(ctx: click.Context, hearing: str, at: str | None, as_json: bool, segment: str,
-          moderator: str | None) -> None:
+def open_(
+    ctx: click.Context,
+    hearing: str,
+    at: str | None,
+    as_json: bool,
+    segment: str,
+    moderator: str | None,
+) -> None:
     """Open SEGMENT of the programme."""
-    _append(ctx, {"type": "SegmentOpened", "hearing": hearing, "at": at or _now(),
-                  "segment": segment, "moderator": moderator}, as_json)
+    _append(
+        ctx,
+        {
+            "type": "SegmentOpened",
+            "hearing": hearing,
+            "at": at or _now(),
+            "segment": segment,
+            "moderator": moderator,
+        },
+        as_json,
+    )
 
 
 @record.command("close-segment")
 @_common
 @click.argument("segment")
 @click.pass_context
-def close_segment(ctx: click.Context, hearing: str, at: str | None, as_json: bool, segment: str) -> None:
+def close_segment(
+    ctx: click.Context, hearing: str, at: str | None, as_json: bool, segment: str
+) -> None:
     """Close SEGMENT."""
-    _append(ctx, {"type": "SegmentClosed", "hearing": hearing, "at": at or _now(), "segment": segment}, as_json)
+    _append(
+        ctx,
+        {"type": "SegmentClosed", "hearing": hearing, "at": at or _now(), "segment": segment},
+        as_json,
+    )
 
 
 @record.command()
@@ -122,13 +161,27 @@ def close_segment(ctx: click.Context, hearing: str, at: str | None, as_json: boo
 @click.option("--segment", required=True)
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--language", default="en", show_default=True)
-@click.option("--ended-at", required=True, help="When they stopped speaking (ISO 8601 with offset).")
+@click.option(
+    "--ended-at", required=True, help="When they stopped speaking (ISO 8601 with offset)."
+)
 @click.option("--text", help="What was said (optional).")
-@click.option("--translation", multiple=True, metavar="LANG=TEXT", help="A translation; repeatable.")
+@click.option(
+    "--translation", multiple=True, metavar="LANG=TEXT", help="A translation; repeatable."
+)
 @click.pass_context
-def intervene(ctx: click.Context, hearing: str, at: str | None, as_json: bool, speaker: str,
-              segment: str, role: str, language: str, ended_at: str, text: str | None,
-              translation: tuple[str, ...]) -> None:
+def intervene(
+    ctx: click.Context,
+    hearing: str,
+    at: str | None,
+    as_json: bool,
+    speaker: str,
+    segment: str,
+    role: str,
+    language: str,
+    ended_at: str,
+    text: str | None,
+    translation: tuple[str, ...],
+) -> None:
     """Record that SPEAKER spoke (--at is when they started)."""
     translations = {}
     for item in translation:
@@ -136,9 +189,22 @@ def intervene(ctx: click.Context, hearing: str, at: str | None, as_json: bool, s
         if not sep:
             raise RecordError(f"{item!r} is not LANG=TEXT", field="translations")
         translations[lang] = words
-    _append(ctx, {"type": "InterventionDelivered", "hearing": hearing, "at": at or _now(),
-                  "speaker": speaker, "segment": segment, "role": role, "language": language,
-                  "ended_at": ended_at, "text": text, "translations": translations}, as_json)
+    _append(
+        ctx,
+        {
+            "type": "InterventionDelivered",
+            "hearing": hearing,
+            "at": at or _now(),
+            "speaker": speaker,
+            "segment": segment,
+            "role": role,
+            "language": language,
+            "ended_at": ended_at,
+            "text": text,
+            "translations": translations,
+        },
+        as_json,
+    )
 
 
 @record.command()
@@ -150,12 +216,34 @@ def intervene(ctx: click.Context, hearing: str, at: str | None, as_json: bool, s
 @click.option("--partner", "partners", multiple=True, help="A partner; repeatable.")
 @click.option("--segment")
 @click.pass_context
-def pledge(ctx: click.Context, hearing: str, at: str | None, as_json: bool, by: str, text: str,
-           objectives: tuple[str, ...], level: str, partners: tuple[str, ...], segment: str | None) -> None:
+def pledge(
+    ctx: click.Context,
+    hearing: str,
+    at: str | None,
+    as_json: bool,
+    by: str,
+    text: str,
+    objectives: tuple[str, ...],
+    level: str,
+    partners: tuple[str, ...],
+    segment: str | None,
+) -> None:
     """Record a pledge made BY a participant."""
-    _append(ctx, {"type": "PledgeMade", "hearing": hearing, "at": at or _now(), "by": by,
-                  "text": text, "gcm_objectives": _ints(objectives, "gcm_objectives"),
-                  "level": level, "partners": list(partners), "segment": segment}, as_json)
+    _append(
+        ctx,
+        {
+            "type": "PledgeMade",
+            "hearing": hearing,
+            "at": at or _now(),
+            "by": by,
+            "text": text,
+            "gcm_objectives": _ints(objectives, "gcm_objectives"),
+            "level": level,
+            "partners": list(partners),
+            "segment": segment,
+        },
+        as_json,
+    )
 
 
 @record.command()
@@ -166,12 +254,28 @@ def pledge(ctx: click.Context, hearing: str, at: str | None, as_json: bool, by: 
 @click.option("--objectives", multiple=True, help="GCM objectives, e.g. 5,6.")
 @click.option("--segment")
 @click.pass_context
-def recommend(ctx: click.Context, hearing: str, at: str | None, as_json: bool, by: str, text: str,
-              areas: tuple[str, ...], objectives: tuple[str, ...], segment: str | None) -> None:
+def recommend(
+    ctx: click.Context,
+    hearing: str,
+    at: str | None,
+    as_json: bool,
+    by: str,
+    text: str,
+    areas: tuple[str, ...],
+    objectives: tuple[str, ...],
+    segment: str | None,
+) -> None:
     """Record a recommendation made BY a participant."""
-    r = {"type": "RecommendationMade", "hearing": hearing, "at": at or _now(), "by": by, "text": text,
-         "sg_report_areas": _ints(areas, "sg_report_areas"),
-         "gcm_objectives": _ints(objectives, "gcm_objectives"), "segment": segment}
+    r = {
+        "type": "RecommendationMade",
+        "hearing": hearing,
+        "at": at or _now(),
+        "by": by,
+        "text": text,
+        "sg_report_areas": _ints(areas, "sg_report_areas"),
+        "gcm_objectives": _ints(objectives, "gcm_objectives"),
+        "segment": segment,
+    }
     r = {k: v for k, v in r.items() if v is not None}
     validate_record(r)
     _append_raw(ctx, r, as_json)
@@ -182,13 +286,34 @@ def recommend(ctx: click.Context, hearing: str, at: str | None, as_json: bool, b
 @click.argument("by")
 @click.option("--segment", required=True, help="The segment in which it is delivered.")
 @click.option("--summarises", required=True, help="The segment it sums up.")
-@click.option("--point", "key_points", multiple=True, required=True, help="A key point; repeatable.")
+@click.option(
+    "--point", "key_points", multiple=True, required=True, help="A key point; repeatable."
+)
 @click.pass_context
-def summarise(ctx: click.Context, hearing: str, at: str | None, as_json: bool, by: str, segment: str,
-              summarises: str, key_points: tuple[str, ...]) -> None:
+def summarise(
+    ctx: click.Context,
+    hearing: str,
+    at: str | None,
+    as_json: bool,
+    by: str,
+    segment: str,
+    summarises: str,
+    key_points: tuple[str, ...],
+) -> None:
     """Record a summation delivered BY a moderator."""
-    _append(ctx, {"type": "SummationDelivered", "hearing": hearing, "at": at or _now(), "by": by,
-                  "segment": segment, "summarises": summarises, "key_points": list(key_points)}, as_json)
+    _append(
+        ctx,
+        {
+            "type": "SummationDelivered",
+            "hearing": hearing,
+            "at": at or _now(),
+            "by": by,
+            "segment": segment,
+            "summarises": summarises,
+            "key_points": list(key_points),
+        },
+        as_json,
+    )
 
 
 @record.command()
@@ -202,12 +327,25 @@ def close(ctx: click.Context, hearing: str, at: str | None, as_json: bool) -> No
 @record.command()
 @_common
 @click.argument("position", type=int)
-@click.option("--set", "changes", multiple=True, required=True, metavar="FIELD=JSON",
-              help='A corrected field and its new value as JSON, e.g. organization="X"; repeatable.')
+@click.option(
+    "--set",
+    "changes",
+    multiple=True,
+    required=True,
+    metavar="FIELD=JSON",
+    help='A corrected field and its new value as JSON, e.g. organization="X"; repeatable.',
+)
 @click.option("--reason", required=True)
 @click.pass_context
-def correct(ctx: click.Context, hearing: str, at: str | None, as_json: bool, position: int,
-            changes: tuple[str, ...], reason: str) -> None:
+def correct(
+    ctx: click.Context,
+    hearing: str,
+    at: str | None,
+    as_json: bool,
+    position: int,
+    changes: tuple[str, ...],
+    reason: str,
+) -> None:
     """Correct the event at POSITION of the record (nothing is edited in place)."""
     parsed: dict[str, Any] = {}
     for item in changes:
@@ -218,5 +356,15 @@ def correct(ctx: click.Context, hearing: str, at: str | None, as_json: bool, pos
             parsed[field] = json.loads(value)
         except json.JSONDecodeError:
             parsed[field] = value  # a bare word is taken as a string
-    _append(ctx, {"type": "CorrectionIssued", "hearing": hearing, "at": at or _now(),
-                  "corrects": position, "changes": parsed, "reason": reason}, as_json)
+    _append(
+        ctx,
+        {
+            "type": "CorrectionIssued",
+            "hearing": hearing,
+            "at": at or _now(),
+            "corrects": position,
+            "changes": parsed,
+            "reason": reason,
+        },
+        as_json,
+    )

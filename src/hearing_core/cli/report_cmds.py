@@ -93,7 +93,9 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
             table.add_row(row["plugin"], row["version"] or "-", "-", "-", status)
         for p in row["projections"]:
             pstatus = f"stalled at {p['failed_at']}: {p['error']}" if p["failed_at"] else status
-            table.add_row(row["plugin"], row["version"] or "-", p["name"], str(p["position"]), pstatus)
+            table.add_row(
+                row["plugin"], row["version"] or "-", p["name"], str(p["position"]), pstatus
+            )
     console.print(table)
     if not rows:
         console.print("No plugins loaded (check HEARING_PLUGINS / HEARING_PLUGINS_BLOCK).")
@@ -143,7 +145,9 @@ def run_report(
         raise click.UsageError(f"projection {projection!r} renders no reports")
     fmt = fmt or p.formats[0]
     if fmt not in p.formats:
-        raise click.BadParameter(f"{fmt!r}; {projection} renders {', '.join(p.formats)}", param_hint="--format")
+        raise click.BadParameter(
+            f"{fmt!r}; {projection} renders {', '.join(p.formats)}", param_hint="--format"
+        )
     ws.archive.hearing(hearing)  # a clear error for an unknown hearing
     request = ReportRequest(hearing=hearing, format=fmt, options=options)
     upto: Any = None if as_of is None else ws.position_as_of(hearing, as_of)
@@ -155,10 +159,22 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
             click.argument("hearing"),
-            click.option("--format", "fmt", help="Report format (the projection's first by default)."),
-            click.option("--as-of", help="As it stood at a position, or a time (ISO 8601, or HH:MM on the day)."),
-            click.option("--uncorrected", is_flag=True, help="As originally recorded, corrections ignored."),
-            click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here."),
+            click.option(
+                "--format", "fmt", help="Report format (the projection's first by default)."
+            ),
+            click.option(
+                "--as-of",
+                help="As it stood at a position, or a time (ISO 8601, or HH:MM on the day).",
+            ),
+            click.option(
+                "--uncorrected", is_flag=True, help="As originally recorded, corrections ignored."
+            ),
+            click.option(
+                "-o",
+                "--output",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Write here.",
+            ),
         ]
     ):
         f = option(f)
@@ -179,15 +195,33 @@ def report_command(
     """
 
     @click.pass_context
-    def command(ctx: click.Context, hearing: str, fmt: str | None, as_of: str | None,
-                uncorrected: bool, output: Path | None, **extra: Any) -> None:
-        run_report(ctx, projection, hearing, fmt, as_of=as_of, uncorrected=uncorrected,
-                   output=output, **extra)
+    def command(
+        ctx: click.Context,
+        /,
+        hearing: str,
+        fmt: str | None,
+        as_of: str | None,
+        uncorrected: bool,
+        output: Path | None,
+        **extra: Any,
+    ) -> None:
+        run_report(
+            ctx,
+            projection,
+            hearing,
+            fmt,
+            as_of=as_of,
+            uncorrected=uncorrected,
+            output=output,
+            **extra,
+        )
 
     for option in reversed(list(options)):
         command = option(command)
     command = report_options(command)
-    return click.command(name or projection, help=help or f"Render the {projection} report.")(command)
+    return click.command(name or projection, help=help or f"Render the {projection} report.")(
+        command
+    )
 
 
 @cli.command("report")
@@ -195,8 +229,16 @@ def report_command(
 @report_options
 @click.option("--option", "extra", multiple=True, metavar="KEY=VALUE", help="A report option.")
 @click.pass_context
-def report(ctx: click.Context, projection: str, hearing: str, fmt: str | None, as_of: str | None,
-           uncorrected: bool, output: Path | None, extra: tuple[str, ...]) -> None:
+def report(
+    ctx: click.Context,
+    projection: str,
+    hearing: str,
+    fmt: str | None,
+    as_of: str | None,
+    uncorrected: bool,
+    output: Path | None,
+    extra: tuple[str, ...],
+) -> None:
     """Render any projection's report: hearing report PROJECTION HEARING."""
     options: dict[str, Any] = {}
     for item in extra:
@@ -205,6 +247,15 @@ def report(ctx: click.Context, projection: str, hearing: str, fmt: str | None, a
             raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--option")
         options[key] = value
     try:
-        run_report(ctx, projection, hearing, fmt, as_of=as_of, uncorrected=uncorrected, output=output, **options)
+        run_report(
+            ctx,
+            projection,
+            hearing,
+            fmt,
+            as_of=as_of,
+            uncorrected=uncorrected,
+            output=output,
+            **options,
+        )
     except KeyError as e:
         raise click.UsageError(str(e.args[0])) from None

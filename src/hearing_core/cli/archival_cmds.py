@@ -1,0 +1,138 @@
+"""Commands for archivists: verify, seal, show."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import attrs
+import click
+from rich.table import Table
+from rich.text import Text
+
+from hearing_core.cli import cli, console, err_console, workspace
+from hearing_core.gist import gist
+
+
+@cli.command()
+@click.argument("hearing", required=False)
+@click.option("--seal", "seal", help="Also check against a published seal (hearing:count:digest).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: bool) -> None:
+    """Recompute the digest chain of HEARING (or every hearing); exit 1 on any break."""
+    from hearing_core.verify import check_seal, verify_hearing
+
+    ws = workspace(ctx)
+    slugs = [hearing] if hearing else [h.slug for h in ws.archive.hearings()]
+    results = [verify_hearing(ws.archive, slug) for slug in slugs]
+    seal_problem = None
+    if seal:
+        if len(results) != 1:
+            raise click.UsageError("--seal needs one HEARING")
+        seal_problem = check_seal(results[0], seal)
+    bad = [r for r in results if not r.ok] or ([results[0]] if seal_problem else [])
+    if as_json:
+        out = [
+            {
+                "hearing": r.hearing,
+                "events": r.events,
+                "ok": r.ok,
+                "head": r.head,
+                "break": attrs.asdict(r.problem) if r.problem else None,
+            }
+            for r in results
+        ]
+        click.echo(json.dumps({"hearings": out, "seal_problem": seal_problem}, indent=2))
+    else:
+        for r in results:
+            if r.ok:
+                console.print(
+                    Text(f"✓ {r.hearing}: {r.events} events, chain intact, head {r.head}")
+                )
+            else:
+                p = r.problem
+                assert p is not None
+                err_console.print(
+                    Text(
+                        f"✗ {r.hearing}: chain breaks at position {p.position}: {p.kind} ({p.detail})"
+                    )
+                )
+        if seal_problem:
+            err_console.print(Text(f"✗ seal mismatch: {seal_problem}"))
+        elif seal:
+            console.print("✓ matches the seal")
+    if bad or seal_problem:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("hearing")
+@click.option("--json", "as_json", is_flag=True, help="Print the seal as JSON.")
+@click.pass_context
+def seal(ctx: click.Context, hearing: str, as_json: bool) -> None:
+    """Print HEARING's seal: event count and head digest, for publishing or signing."""
+    from hearing_core.verify import verify_hearing
+
+    result = verify_hearing(workspace(ctx).archive, hearing)
+    if not result.ok:
+        p = result.problem
+        assert p is not None
+        err_console.print(
+            Text(f"refusing to seal a broken record: position {p.position}: {p.kind}")
+        )
+        sys.exit(1)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "hearing": hearing,
+                    "events": result.events,
+                    "head": result.head,
+                    "seal": result.seal,
+                }
+            )
+        )
+    else:
+        click.echo(result.seal)
+
+
+@cli.command()
+@click.argument("hearing")
+@click.argument("position", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+@click.pass_context
+def show(ctx: click.Context, hearing: str, position: int, as_json: bool) -> None:
+    """Print the event at POSITION of HEARING, with every correction of it."""
+    ws = workspace(ctx)
+    records = list(ws.archive.records(hearing))
+    if not 1 <= position <= len(records):
+        raise click.BadParameter(
+            f"{hearing} has positions 1 to {len(records)}", param_hint="POSITION"
+        )
+    event = records[position - 1]
+    corrections = [
+        r for r in records if r["type"] == "CorrectionIssued" and r["corrects"] == position
+    ]
+    if as_json:
+        click.echo(
+            json.dumps({"event": event, "corrections": corrections}, ensure_ascii=False, indent=2)
+        )
+        return
+    table = Table("field", "value", title=Text(f"{hearing} #{position} {event['type']}"))
+    for key, value in event.items():
+        table.add_row(
+            key, Text(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+        )
+    console.print(table)
+    for c in corrections:
+        console.print(Text(f"corrected by #{c['seq']} at {c['at']}: {gist(c)}"))
+        for field, new in c["changes"].items():
+            console.print(
+                Text(
+                    f"  {field}: {json.dumps(event.get(field), ensure_ascii=False)} -> "
+                    f"{json.dumps(new, ensure_ascii=False)}"
+                )
+            )
+    if not corrections:
+        console.print("No corrections.")

@@ -1,0 +1,350 @@
+"""Test kit for plugin authors: build hearings fluently, run projections in memory.
+
+    from hearing_core.testing import HearingBuilder, run_projection, ProjectionContract
+
+    events = (
+        HearingBuilder("h1")
+        .participant("ana", group="migrants")
+        .open("session-1")
+        .speak("ana", minutes=5, text="Hello")
+        .close_segment()
+        .close()
+        .events
+    )
+    db = run_projection(MyProjection(), events)
+
+Every built event goes through the real domain rules, so a builder cannot
+produce a record the store would refuse.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import sqlite_utils
+
+from hearing_core.commands import apply_record, schedule
+from hearing_core.domain import Hearing, event_record
+from hearing_core.projection import Projection, Report, ReportRequest
+from hearing_core.readmodels import ReadModels
+from hearing_core.recorded import RecordedEvent
+from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
+
+__all__ = ["HearingBuilder", "ProjectionContract", "dump_tables", "render", "run_projection"]
+
+
+class HearingBuilder:
+    """Builds a valid hearing record step by step; ``.events`` gives RecordedEvents.
+
+    Times advance automatically (one minute per action unless told otherwise),
+    starting at ``start`` on the hearing's day.  The default programme has
+    ``opening``, ``session-1``, ``session-2`` and ``closing``.
+    """
+
+    def __init__(
+        self,
+        slug: str = "test-hearing",
+        *,
+        start: str = "2022-05-16T10:00:00-04:00",
+        languages: Sequence[str] = ("en", "fr", "es", "ar"),
+        segments: Sequence[str] = ("opening", "session-1", "session-2", "closing"),
+        stakeholder_groups: dict[str, str] | None = None,
+        first_position: int = 1,
+    ) -> None:
+        self.slug = slug
+        self.clock = datetime.fromisoformat(start)
+        self.open_segment: str | None = None
+        self._position = first_position
+        plan = self.clock
+        programme = []
+        for sid in segments:
+            kind = sid.split("-")[0] if sid.split("-")[0] in ("opening", "closing") else "session"
+            programme.append(
+                {
+                    "id": sid,
+                    "kind": kind,
+                    "title": sid.replace("-", " ").title(),
+                    "planned_start": plan.isoformat(),
+                    "planned_end": (plan + timedelta(minutes=60)).isoformat(),
+                }
+            )
+            plan += timedelta(minutes=60)
+        groups = stakeholder_groups or dict(DEFAULT_STAKEHOLDER_GROUPS)
+        self.hearing: Hearing = schedule(
+            {
+                "type": "HearingScheduled",
+                "hearing": slug,
+                "at": (self.clock - timedelta(days=1)).isoformat(),
+                "title": f"Test hearing {slug}",
+                "venue": "Test room",
+                "date": self.clock.date().isoformat(),
+                "timezone": "America/New_York",
+                "languages": list(languages),
+                "programme": programme,
+                "stakeholder_groups": [{"id": k, "label": v} for k, v in groups.items()],
+            }
+        )
+
+    # --- actions -----------------------------------------------------------------------
+
+    def add(self, record: dict[str, Any]) -> HearingBuilder:
+        """Append any record (``hearing`` and ``at`` are filled in when missing)."""
+        record = {"hearing": self.slug, "at": self._tick(), **record}
+        apply_record(self.hearing, record)
+        return self
+
+    def _tick(self, minutes: float = 1) -> str:
+        now = self.clock
+        self.clock = now + timedelta(minutes=minutes)
+        return now.isoformat()
+
+    def participant(
+        self,
+        pid: str,
+        *,
+        group: str | None = None,
+        name: str | None = None,
+        organization: str | None = None,
+        region: str | None = None,
+        country: str | None = None,
+        protected: bool = False,
+    ) -> HearingBuilder:
+        record: dict[str, Any] = {
+            "type": "ParticipantRegistered",
+            "participant": pid,
+            "name": name or pid.title(),
+            "stakeholder_group": group,
+        }
+        for key, value in (
+            ("organization", organization),
+            ("region", region),
+            ("country", country),
+        ):
+            if value is not None:
+                record[key] = value
+        if protected:
+            record["protected"] = True
+        return self.add(record)
+
+    def open(self, segment: str, *, moderator: str | None = None) -> HearingBuilder:
+        self.open_segment = segment
+        record: dict[str, Any] = {"type": "SegmentOpened", "segment": segment}
+        if moderator:
+            record["moderator"] = moderator
+        return self.add(record)
+
+    def speak(
+        self,
+        speaker: str,
+        *,
+        minutes: float = 3,
+        role: str = "panellist",
+        language: str = "en",
+        text: str | None = None,
+        translations: dict[str, str] | None = None,
+    ) -> HearingBuilder:
+        start = self._tick(minutes)
+        record: dict[str, Any] = {
+            "type": "InterventionDelivered",
+            "at": start,
+            "speaker": speaker,
+            "segment": self._segment(),
+            "role": role,
+            "language": language,
+            "ended_at": self.clock.isoformat(),
+        }
+        if text is not None:
+            record["text"] = text
+        if translations:
+            record["translations"] = translations
+        return self.add(record)
+
+    def pledge(
+        self,
+        by: str,
+        text: str = "A pledge",
+        *,
+        objectives: Sequence[int] = (1,),
+        level: str = "national",
+        partners: Sequence[str] = (),
+    ) -> HearingBuilder:
+        record: dict[str, Any] = {
+            "type": "PledgeMade",
+            "by": by,
+            "text": text,
+            "gcm_objectives": list(objectives),
+            "level": level,
+            "segment": self._segment(),
+        }
+        if partners:
+            record["partners"] = list(partners)
+        return self.add(record)
+
+    def recommend(
+        self,
+        by: str,
+        text: str = "A recommendation",
+        *,
+        areas: Sequence[int] = (1,),
+        objectives: Sequence[int] = (1,),
+    ) -> HearingBuilder:
+        return self.add(
+            {
+                "type": "RecommendationMade",
+                "by": by,
+                "text": text,
+                "sg_report_areas": list(areas),
+                "gcm_objectives": list(objectives),
+                "segment": self._segment(),
+            }
+        )
+
+    def summarise(
+        self, by: str, summarises: str, points: Sequence[str] = ("A point",)
+    ) -> HearingBuilder:
+        return self.add(
+            {
+                "type": "SummationDelivered",
+                "by": by,
+                "segment": self._segment(),
+                "summarises": summarises,
+                "key_points": list(points),
+            }
+        )
+
+    def close_segment(self) -> HearingBuilder:
+        segment = self._segment()
+        self.open_segment = None
+        return self.add({"type": "SegmentClosed", "segment": segment})
+
+    def close(self) -> HearingBuilder:
+        return self.add({"type": "HearingClosed"})
+
+    def correct(self, seq: int, reason: str = "correction", **changes: Any) -> HearingBuilder:
+        return self.add(
+            {"type": "CorrectionIssued", "corrects": seq, "changes": changes, "reason": reason}
+        )
+
+    def _segment(self) -> str:
+        if self.open_segment is None:
+            raise ValueError("open a segment first")
+        return self.open_segment
+
+    # --- results ---------------------------------------------------------------------
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        """The records so far, as an export would write them."""
+        return [event_record(e, self.slug) for e in self.hearing.pending_events]
+
+    @property
+    def events(self) -> list[RecordedEvent]:
+        """The events so far, as a projection receives them."""
+        return [RecordedEvent(self._position + i, r) for i, r in enumerate(self.records)]
+
+
+def run_projection(
+    projection: Projection, events: Iterable[RecordedEvent], path: str | Path = ":memory:"
+) -> sqlite_utils.Database:
+    """Feed events to a projection through the real runner; return its database.
+
+    Raises the projection's failure as an AssertionError, so a test shows it.
+    """
+    models = ReadModels(path, [projection])
+    failures = models.feed(events)
+    if failures:
+        f = failures[0]
+        raise AssertionError(f"{f.projection} failed at position {f.position}: {f.error}")
+    return models.db
+
+
+def render(
+    projection: Projection,
+    events: Iterable[RecordedEvent],
+    hearing: str,
+    fmt: str | None = None,
+    **options: Any,
+) -> Any:
+    """Run a projection over events and render one report (content only)."""
+    db = run_projection(projection, events)
+    result = projection.render(db, ReportRequest(hearing, fmt or projection.formats[0], options))
+    return result.content if isinstance(result, Report) else result
+
+
+def dump_tables(db: sqlite_utils.Database, prefix: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the tables starting with ``prefix``, sorted: for comparing read models."""
+    out = {}
+    for table in sorted(db.table_names()):
+        if table.startswith(prefix):
+            rows = db.execute(f"select * from [{table}]").fetchall()  # noqa: S608 (table names from the db)
+            out[table] = sorted(rows, key=repr)
+    return out
+
+
+class ProjectionContract:
+    """Reusable pytest tests every projection should pass; subclass and fill in.
+
+        class TestMyProjection(ProjectionContract):
+            def make_projection(self): return MyProjection()
+            def make_events(self): return HearingBuilder(...)....events
+
+    It checks that rebuilding gives the same read model and reports as
+    processing incrementally, that processing resumes correctly from a saved
+    position, and that every declared format renders.
+    """
+
+    hearing: ClassVar[str] = "test-hearing"
+
+    def make_projection(self) -> Projection:
+        raise NotImplementedError
+
+    def make_events(self) -> list[RecordedEvent]:
+        raise NotImplementedError
+
+    def _reports(self, projection: Projection, db: sqlite_utils.Database) -> list[Any]:
+        out = []
+        for fmt in projection.formats:
+            result = projection.render(db, ReportRequest(self.hearing, fmt, {}))
+            out.append(result.content if isinstance(result, Report) else result)
+        return [r if isinstance(r, str) else repr(r) for r in out]
+
+    def test_declares_itself(self) -> None:
+        from hearing_core.plugins import validate_projection
+
+        assert validate_projection(self.make_projection()) is None
+
+    def test_every_format_renders(self) -> None:
+        projection = self.make_projection()
+        db = run_projection(projection, self.make_events())
+        assert projection.formats, "declare at least one format"
+        for report in self._reports(projection, db):
+            assert report
+
+    def test_incremental_equals_rebuild(self) -> None:
+        events = self.make_events()
+        whole = run_projection(self.make_projection(), events)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "views.db"
+            for cut in (len(events) // 3, 2 * len(events) // 3, len(events)):
+                models = ReadModels(path, [self.make_projection()])
+                assert not models.feed(events[:cut])
+                models.close()
+            stepwise = sqlite_utils.Database(path)
+            name = self.make_projection().name + "_"
+            assert dump_tables(stepwise, name) == dump_tables(whole, name)
+            projection = self.make_projection()
+            assert self._reports(projection, stepwise) == self._reports(projection, whole)
+
+    def test_resumes_without_doubling(self) -> None:
+        events = self.make_events()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "views.db"
+            models = ReadModels(path, [self.make_projection()])
+            models.feed(events)
+            once = dump_tables(models.db, self.make_projection().name + "_")
+            models.feed(events)  # the same events again: all at or below the position
+            assert dump_tables(models.db, self.make_projection().name + "_") == once

@@ -1,0 +1,350 @@
+"""The aggregate refuses what cannot have happened, and a refusal leaves the store as it was.
+
+Each case starts from a small valid hearing in the store (both backends),
+tries one impossible record through the live path and through import, and
+checks the error names the field and that nothing was written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from hearing_core.archive import HearingArchive
+from hearing_core.errors import RecordError
+
+H = "inv-hearing"
+
+
+def _schedule(**over: Any) -> dict[str, Any]:
+    record = {
+        "type": "HearingScheduled",
+        "hearing": H,
+        "at": "2022-05-01T09:00:00-04:00",
+        "title": "Invariant hearing",
+        "venue": "Room 1",
+        "date": "2022-05-16",
+        "timezone": "America/New_York",
+        "languages": ["en", "fr"],
+        "programme": [
+            {
+                "id": "s1",
+                "kind": "session",
+                "title": "Session 1",
+                "planned_start": "2022-05-16T10:00:00-04:00",
+                "planned_end": "2022-05-16T11:00:00-04:00",
+            },
+            {
+                "id": "s2",
+                "kind": "session",
+                "title": "Session 2",
+                "planned_start": "2022-05-16T11:00:00-04:00",
+                "planned_end": "2022-05-16T12:00:00-04:00",
+            },
+        ],
+    }
+    record.update(over)
+    return record
+
+
+BASE = [
+    _schedule(),
+    {
+        "type": "ParticipantRegistered",
+        "hearing": H,
+        "at": "2022-05-16T09:00:00-04:00",
+        "participant": "ana",
+        "name": "Ana",
+        "stakeholder_group": "migrants",
+    },
+    {"type": "SegmentOpened", "hearing": H, "at": "2022-05-16T10:00:00-04:00", "segment": "s1"},
+    {
+        "type": "InterventionDelivered",
+        "hearing": H,
+        "at": "2022-05-16T10:01:00-04:00",
+        "speaker": "ana",
+        "segment": "s1",
+        "role": "panellist",
+        "language": "en",
+        "ended_at": "2022-05-16T10:05:00-04:00",
+        "text": "Hello",
+    },
+]
+
+
+def _at(minute: int) -> str:
+    return f"2022-05-16T10:{minute:02d}:00-04:00"
+
+
+def speech(**over: Any) -> dict[str, Any]:
+    r = {
+        "type": "InterventionDelivered",
+        "hearing": H,
+        "at": _at(10),
+        "speaker": "ana",
+        "segment": "s1",
+        "role": "floor",
+        "language": "en",
+        "ended_at": _at(12),
+    }
+    r.update(over)
+    return r
+
+
+CLOSE_S1 = {"type": "SegmentClosed", "hearing": H, "at": _at(20), "segment": "s1"}
+CLOSED = {"type": "HearingClosed", "hearing": H, "at": _at(21)}
+
+# (case id, records to add first, the refused record, the field the error must name)
+CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any], str]] = [
+    ("unregistered speaker", [], speech(speaker="bob"), "speaker"),
+    ("segment not open", [], speech(segment="s2"), "segment"),
+    ("segment not in programme", [], speech(segment="nope"), "segment"),
+    ("after segment closed", [CLOSE_S1], speech(at=_at(25), ended_at=_at(26)), "segment"),
+    (
+        "anything after close",
+        [CLOSE_S1, CLOSED],
+        {
+            "type": "ParticipantRegistered",
+            "hearing": H,
+            "at": _at(30),
+            "participant": "zed",
+            "name": "Zed",
+            "stakeholder_group": None,
+        },
+        "type",
+    ),
+    ("ends before it starts", [], speech(ended_at=_at(9)), "ended_at"),
+    ("time runs backwards", [], speech(at="2022-05-16T09:59:00-04:00"), "at"),
+    (
+        "group not in taxonomy",
+        [],
+        {
+            "type": "ParticipantRegistered",
+            "hearing": H,
+            "at": _at(10),
+            "participant": "bob",
+            "name": "Bob",
+            "stakeholder_group": "pirates",
+        },
+        "stakeholder_group",
+    ),
+    (
+        "GCM objective above 23",
+        [],
+        {
+            "type": "PledgeMade",
+            "hearing": H,
+            "at": _at(10),
+            "by": "ana",
+            "text": "x",
+            "gcm_objectives": [24],
+            "level": "local",
+        },
+        "gcm_objectives.0",
+    ),
+    (
+        "GCM objective below 1",
+        [],
+        {
+            "type": "RecommendationMade",
+            "hearing": H,
+            "at": _at(10),
+            "by": "ana",
+            "text": "x",
+            "sg_report_areas": [1],
+            "gcm_objectives": [0],
+        },
+        "gcm_objectives.0",
+    ),
+    (
+        "segment opened twice",
+        [CLOSE_S1],
+        {"type": "SegmentOpened", "hearing": H, "at": _at(25), "segment": "s1"},
+        "segment",
+    ),
+    (
+        "second segment while one is open",
+        [],
+        {"type": "SegmentOpened", "hearing": H, "at": _at(10), "segment": "s2"},
+        "segment",
+    ),
+    (
+        "closed before it opened",
+        [],
+        {"type": "SegmentClosed", "hearing": H, "at": _at(10), "segment": "s2"},
+        "segment",
+    ),
+    (
+        "correction of no event",
+        [],
+        {
+            "type": "CorrectionIssued",
+            "hearing": H,
+            "at": _at(10),
+            "corrects": 99,
+            "changes": {"text": "x"},
+            "reason": "typo",
+        },
+        "corrects",
+    ),
+    (
+        "correction of a field the event lacks",
+        [],
+        {
+            "type": "CorrectionIssued",
+            "hearing": H,
+            "at": _at(10),
+            "corrects": 2,
+            "changes": {"ended_at": _at(9)},
+            "reason": "typo",
+        },
+        "changes.ended_at",
+    ),
+    (
+        "duplicate participant",
+        [],
+        {
+            "type": "ParticipantRegistered",
+            "hearing": H,
+            "at": _at(10),
+            "participant": "ana",
+            "name": "Ana again",
+            "stakeholder_group": "migrants",
+        },
+        "participant",
+    ),
+    ("language not of the hearing", [], speech(language="de"), "language"),
+    ("seq that skips", [], speech(seq=9), "seq"),
+    ("seq that repeats", [], speech(seq=4), "seq"),
+    ("time without offset", [], speech(at="2022-05-16T10:10:00"), "at"),
+    ("unknown hearing", [], speech(hearing="other"), "hearing"),
+    ("scheduled twice", [], _schedule(at=_at(10)), "hearing"),
+    (
+        "close with a segment open",
+        [],
+        {"type": "HearingClosed", "hearing": H, "at": _at(10)},
+        "type",
+    ),
+]
+
+
+def _state(archive: HearingArchive) -> tuple[int, list[dict[str, Any]]]:
+    return archive.max_position(), list(archive.records(H))
+
+
+@pytest.fixture
+def seeded(archive: HearingArchive) -> HearingArchive:
+    archive.import_records(("base", i, r) for i, r in enumerate(BASE, 1))
+    return archive
+
+
+@pytest.mark.parametrize(
+    ("prior", "bad", "field"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_live_path_refuses_and_changes_nothing(
+    seeded: HearingArchive, prior: list[dict[str, Any]], bad: dict[str, Any], field: str
+) -> None:
+    for r in prior:
+        seeded.record(r)
+    before = _state(seeded)
+    with pytest.raises(RecordError) as refused:
+        seeded.record(bad)
+    assert refused.value.field == field, str(refused.value)
+    assert _state(seeded) == before
+
+
+@pytest.mark.parametrize(
+    ("prior", "bad", "field"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_import_refuses_whole_file(
+    seeded: HearingArchive, prior: list[dict[str, Any]], bad: dict[str, Any], field: str
+) -> None:
+    before = _state(seeded)
+    lines = [*prior, bad]
+    with pytest.raises(RecordError) as refused:
+        seeded.import_records(("bad.jsonl", i, r) for i, r in enumerate(lines, 1))
+    assert refused.value.line == len(lines)
+    assert refused.value.field == field
+    assert str(refused.value).startswith(f"bad.jsonl:{len(lines)}, field '{field}': ")
+    assert _state(seeded) == before
+
+
+def test_valid_records_are_accepted(seeded: HearingArchive) -> None:
+    """The fixtures above are one step from valid: the good versions go through."""
+    seeded.record(speech())
+    seeded.record(
+        {
+            "type": "PledgeMade",
+            "hearing": H,
+            "at": _at(12),
+            "by": "ana",
+            "text": "x",
+            "gcm_objectives": [23],
+            "level": "global",
+            "partners": ["IOM"],
+        }
+    )
+    seeded.record(CLOSE_S1)
+    seeded.record(CLOSED)
+    stored = seeded.record(
+        {
+            "type": "CorrectionIssued",
+            "hearing": H,
+            "at": _at(30),
+            "corrects": 2,
+            "changes": {"name": "Ana María"},
+            "reason": "spelling",
+        }
+    )
+    assert stored["seq"] == 9
+    assert seeded.hearing(H).participants["ana"].name == "Ana María"
+
+
+def test_corrected_group_is_checked_against_taxonomy(seeded: HearingArchive) -> None:
+    with pytest.raises(RecordError) as refused:
+        seeded.record(
+            {
+                "type": "CorrectionIssued",
+                "hearing": H,
+                "at": _at(30),
+                "corrects": 2,
+                "changes": {"stakeholder_group": "pirates"},
+                "reason": "x",
+            }
+        )
+    assert refused.value.field == "changes.stakeholder_group"
+
+
+def test_custom_taxonomy_replaces_default(archive: HearingArchive) -> None:
+    archive.record(_schedule(stakeholder_groups=[{"id": "youth", "label": "Youth"}]))
+    archive.record(
+        {
+            "type": "ParticipantRegistered",
+            "hearing": H,
+            "at": _at(1),
+            "participant": "y",
+            "name": "Y",
+            "stakeholder_group": "youth",
+        }
+    )
+    with pytest.raises(RecordError):
+        archive.record(
+            {
+                "type": "ParticipantRegistered",
+                "hearing": H,
+                "at": _at(2),
+                "participant": "m",
+                "name": "M",
+                "stakeholder_group": "migrants",
+            }
+        )
+
+
+def test_value_objects_round_trip_through_store(seeded: HearingArchive) -> None:
+    hearing = seeded.hearing(H)
+    item = hearing.segments["s1"].item
+    assert item.planned_start.isoformat() == "2022-05-16T10:00:00-04:00"
+    assert type(item).__name__ == "ProgrammeItem"
+    assert json.loads(json.dumps(list(seeded.records(H))))[0]["programme"][0]["id"] == "s1"
