@@ -117,10 +117,18 @@ def _diagnose(
     stored: str | None,
 ) -> Break:
     position = index + 1
-    # Was this content recorded at another position (rows swapped or shifted)?
-    for other in range(1, len(rows) + 2):
-        if other != position and chain_digest(previous, {**record, "seq": other}) == stored:
-            return Break(position, "reordered", f"this event was recorded at position {other}")
+    # Was this content recorded at another position, after another stored row (rows swapped)?
+    # Rows move by a few places at a time (swaps, shifts), so try nearby positions only.
+    nearby = set(range(max(1, position - 3), position + 4)) - {position}
+    for before_index, (_, _, before_digest) in enumerate(rows):
+        if before_digest is None:
+            continue
+        for other in nearby | {before_index + 2}:
+            if (
+                other != position
+                and chain_digest(before_digest, {**record, "seq": other}) == stored
+            ):
+                return Break(position, "reordered", f"this event was recorded at position {other}")
     # Does the chain resume if this row is skipped (an extra row was slipped in)?
     if index + 1 < len(rows):
         _, following, following_digest = rows[index + 1]
