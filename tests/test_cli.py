@@ -26,7 +26,7 @@ def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
 
 @pytest.fixture
 def store(store_url: str) -> str:
-    code, out, err = run("--store", store_url, "import", str(SAMPLE))
+    code, _, err = run("--store", store_url, "import", str(SAMPLE))
     assert code == 0, err
     return store_url
 
@@ -48,7 +48,7 @@ def test_export_into_new_store_and_back_is_identical(store: str, tmp_path: Path)
 
 def test_importing_the_same_file_twice_is_refused_and_changes_nothing(store: str) -> None:
     _, before, _ = run("--store", store, "export", SLUG)
-    code, out, err = run("--store", store, "import", str(SAMPLE))
+    code, _, err = run("--store", store, "import", str(SAMPLE))
     assert code == 1
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"{SAMPLE}:1" in err and "already scheduled" in err
@@ -63,11 +63,11 @@ def test_importing_the_same_file_twice_is_refused_and_changes_nothing(store: str
         ("[1, 2]", "expected a JSON object, got list"),
         ('{"type": "Nope", "hearing": "x", "at": "2022-05-16T10:00:00Z"}', "unknown event type"),
         (
-            '{"type": "SegmentOpened", "hearing": "imrf-2022-msh", "at": "2022-05-17T10:00:00-04:00"}',
+            '{"type": "SegmentOpened", "hearing": "imrf-2022-msh", "at": "2025-05-19T10:00:00-04:00"}',
             "field 'segment': is required",
         ),
         (
-            '{"type": "SegmentClosed", "hearing": "imrf-2022-msh", "at": "2022-05-17T10:00:00-04:00", "segment": 7}',
+            '{"type": "SegmentClosed", "hearing": "imrf-2022-msh", "at": "2025-05-19T10:00:00-04:00", "segment": 7}',
             "field 'segment'",
         ),
     ],
@@ -80,7 +80,7 @@ def test_bad_line_gives_one_line_error_with_file_line_field(
         {
             "type": "CorrectionIssued",
             "hearing": SLUG,
-            "at": "2022-05-18T10:00:00-04:00",
+            "at": "2025-05-18T10:00:00-04:00",
             "corrects": 2,
             "changes": {"name": "H.E. Abdulla Shahid"},
             "reason": "check",
@@ -186,9 +186,9 @@ def test_as_of_clock_time_limits_the_log(store: str) -> None:
 
 def test_verify_and_seal(store: str) -> None:
     code, seal, _ = run("--store", store, "seal", SLUG)
-    assert code == 0 and seal.startswith(f"{SLUG}:122:")
+    assert code == 0 and seal.startswith(f"{SLUG}:125:")
     assert run("--store", store, "verify", SLUG, "--seal", seal.strip())[0] == 0
-    assert run("--store", store, "verify", SLUG, "--seal", f"{SLUG}:121:{'0' * 64}")[0] == 1
+    assert run("--store", store, "verify", SLUG, "--seal", f"{SLUG}:124:{'0' * 64}")[0] == 1
 
 
 def _tampered(tmp_path: Path, sql: list[str]) -> tuple[int, dict]:

@@ -348,3 +348,68 @@ def test_value_objects_round_trip_through_store(seeded: HearingArchive) -> None:
     assert item.planned_start.isoformat() == "2022-05-16T10:00:00-04:00"
     assert type(item).__name__ == "ProgrammeItem"
     assert json.loads(json.dumps(list(seeded.records(H))))[0]["programme"][0]["id"] == "s1"
+
+
+def _pledged(archive: HearingArchive) -> None:
+    archive.import_records(("base", i, r) for i, r in enumerate(BASE, 1))
+    archive.record(
+        {
+            "type": "PledgeMade",
+            "hearing": H,
+            "at": _at(12),
+            "by": "ana",
+            "text": "x",
+            "gcm_objectives": [5],
+            "level": "local",
+        }
+    )  # seq 5
+    archive.record(CLOSE_S1)
+    archive.record(CLOSED)
+
+
+def test_pledge_progress_is_accepted_after_close_and_checked(archive: HearingArchive) -> None:
+    _pledged(archive)
+    stored = archive.record(
+        {
+            "type": "PledgeProgressReported",
+            "hearing": H,
+            "at": "2023-01-01T00:00:00+00:00",
+            "pledge": 5,
+            "status": "in_progress",
+        }
+    )
+    assert stored["seq"] == 8
+    before = _state(archive)
+    with pytest.raises(RecordError) as refused:
+        archive.record(
+            {
+                "type": "PledgeProgressReported",
+                "hearing": H,
+                "at": "2023-02-01T00:00:00+00:00",
+                "pledge": 4,
+                "status": "fulfilled",
+            }
+        )
+    assert refused.value.field == "pledge" and "not a pledge" in str(refused.value)
+    assert _state(archive) == before
+
+
+def test_pledge_progress_from_a_later_hearing(archive: HearingArchive) -> None:
+    _pledged(archive)
+    later = _schedule(hearing="later-hearing", at="2023-01-01T00:00:00+00:00")
+    archive.record(later)
+    ok = {
+        "type": "PledgeProgressReported",
+        "hearing": "later-hearing",
+        "at": "2023-01-02T00:00:00+00:00",
+        "pledge": 5,
+        "pledge_hearing": H,
+        "status": "fulfilled",
+    }
+    assert archive.record(ok)["pledge_hearing"] == H
+    with pytest.raises(RecordError) as refused:
+        archive.record({**ok, "pledge": 2})
+    assert refused.value.field == "pledge"
+    with pytest.raises(RecordError) as refused:
+        archive.record({**ok, "pledge_hearing": "ghost"})
+    assert refused.value.field == "pledge_hearing"

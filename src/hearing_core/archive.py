@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import get_topic
 
 from hearing_core.catalogue import validate_record
-from hearing_core.commands import apply_record, schedule
+from hearing_core.commands import apply_record, check_pledge_reference, schedule
 from hearing_core.domain import Hearing, event_record, hearing_id
 from hearing_core.errors import RecordError, UnknownHearingError
 from hearing_core.recorded import RecordedEvent
@@ -200,8 +200,24 @@ class HearingArchive(Application[UUID]):
             if not self.exists(slug):
                 raise RecordError(f"no hearing {slug!r} has been scheduled", field="hearing")
             pending[slug] = self.hearing(slug)
+        if record["type"] == "PledgeProgressReported":
+            self._check_pledge_elsewhere(pending, record)
         apply_record(pending[slug], record)
         return pending[slug]
+
+    def _check_pledge_elsewhere(
+        self, pending: dict[str, Hearing], record: Mapping[str, Any]
+    ) -> None:
+        other = record.get("pledge_hearing")
+        if other is None or other == record["hearing"]:
+            return
+        if other in pending:
+            target = pending[other]
+        elif self.exists(other):
+            target = self.hearing(other)
+        else:
+            raise RecordError(f"no hearing {other!r} has been scheduled", field="pledge_hearing")
+        check_pledge_reference(target, record["pledge"])
 
 
 def open_archive(store: str | None = None) -> HearingArchive:

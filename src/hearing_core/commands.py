@@ -250,6 +250,33 @@ def _correction(hearing: Hearing, r: Record) -> dict[str, Any]:
     return {"corrects": target, "changes": changes, "reason": r["reason"]}
 
 
+def _pledge_progress(hearing: Hearing, r: Record) -> dict[str, Any]:
+    other = r.get("pledge_hearing")
+    if other is None or other == hearing.slug:
+        check_pledge_reference(hearing, r["pledge"])
+    # A pledge in another hearing is checked by the archive, which can read that hearing.
+    if r.get("by") is not None:
+        _participant(hearing, r, "by")
+    return {
+        "pledge": r["pledge"],
+        "status": r["status"],
+        "pledge_hearing": None if other == hearing.slug else other,
+        "note": r.get("note"),
+        "by": r.get("by"),
+    }
+
+
+def check_pledge_reference(hearing: Hearing, seq: int) -> None:
+    """Refuse a progress report that points at anything but a pledge of ``hearing``."""
+    if not 1 <= seq <= len(hearing.event_types):
+        raise RecordError(f"{hearing.slug!r} has no event at position {seq}", field="pledge")
+    if hearing.event_types[seq - 1] != "PledgeMade":
+        found = hearing.event_types[seq - 1]
+        raise RecordError(
+            f"position {seq} of {hearing.slug!r} is a {found}, not a pledge", field="pledge"
+        )
+
+
 _RULES: dict[str, Callable[[Hearing, Record], dict[str, Any]]] = {
     "ParticipantRegistered": _registered,
     "SegmentOpened": _opened,
@@ -260,7 +287,11 @@ _RULES: dict[str, Callable[[Hearing, Record], dict[str, Any]]] = {
     "SummationDelivered": _summation,
     "HearingClosed": _hearing_closed,
     "CorrectionIssued": _correction,
+    "PledgeProgressReported": _pledge_progress,
 }
+
+#: Event types that may still be recorded after the hearing has closed.
+AFTER_CLOSE = frozenset({"CorrectionIssued", "PledgeProgressReported"})
 
 
 def apply_record(hearing: Hearing, record: Record) -> None:
@@ -274,9 +305,10 @@ def apply_record(hearing: Hearing, record: Record) -> None:
             f"expected seq {seq} (the next position in {hearing.slug!r}), got {record['seq']}",
             field="seq",
         )
-    if hearing.is_closed and event_type != "CorrectionIssued":
+    if hearing.is_closed and event_type not in AFTER_CLOSE:
         raise RecordError(
-            f"hearing {hearing.slug!r} is closed; only corrections may follow", field="type"
+            f"hearing {hearing.slug!r} is closed; only corrections and pledge progress may follow",
+            field="type",
         )
     at = _time(record, "at")
     if at < hearing.modified_on:

@@ -156,6 +156,13 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         def apply(self, aggregate: Hearing) -> None:
             aggregate.closed_at = self.timestamp
 
+    class PledgeProgressReported(Event):
+        pledge: int
+        status: str
+        pledge_hearing: str | None = None
+        note: str | None = None
+        by: str | None = None
+
     class CorrectionIssued(Event):
         corrects: int
         changes: dict[str, Any]
@@ -274,6 +281,7 @@ for _cls in (
     Hearing.SummationDelivered,
     Hearing.HearingClosed,
     Hearing.CorrectionIssued,
+    Hearing.PledgeProgressReported,
 ):
     Hearing.EVENT_TYPES[_cls.__name__] = _cls
 

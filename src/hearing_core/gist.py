@@ -35,6 +35,9 @@ def gist(record: Mapping[str, Any]) -> str:
         return f"{record['by']} sums up {record['summarises']} ({len(record['key_points'])} points)"
     if t == "HearingClosed":
         return "hearing closed"
+    if t == "PledgeProgressReported":
+        where = f"{record['pledge_hearing']}#" if record.get("pledge_hearing") else "#"
+        return f"pledge {where}{record['pledge']} is {record['status']}"
     if t == "CorrectionIssued":
         fields = ", ".join(sorted(record["changes"]))
         return f"corrects #{record['corrects']} ({fields}): {_clip(record['reason'])}"

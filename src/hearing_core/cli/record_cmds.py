@@ -19,7 +19,7 @@ from hearing_core.cli import cli, console, workspace
 from hearing_core.errors import RecordError
 from hearing_core.gist import gist
 from hearing_core.interchange import parse_record
-from hearing_core.taxonomy import PLEDGE_LEVELS, REGIONS, ROLES
+from hearing_core.taxonomy import PLEDGE_LEVELS, PLEDGE_STATUSES, REGIONS, ROLES
 
 
 @cli.group()
@@ -320,7 +320,7 @@ def summarise(
 @_common
 @click.pass_context
 def close(ctx: click.Context, hearing: str, at: str | None, as_json: bool) -> None:
-    """Close the hearing (only corrections may follow)."""
+    """Close the hearing (only corrections and pledge progress may follow)."""
     _append(ctx, {"type": "HearingClosed", "hearing": hearing, "at": at or _now()}, as_json)
 
 
@@ -365,6 +365,42 @@ def correct(
             "corrects": position,
             "changes": parsed,
             "reason": reason,
+        },
+        as_json,
+    )
+
+
+@record.command()
+@_common
+@click.argument("pledge", type=int)
+@click.option("--status", type=click.Choice(PLEDGE_STATUSES), required=True)
+@click.option("--note", help="What was done, or why not.")
+@click.option("--pledge-hearing", help="The hearing the pledge was made in (default HEARING).")
+@click.option("--by", help="Participant id of the reporter, if registered in HEARING.")
+@click.pass_context
+def progress(
+    ctx: click.Context,
+    hearing: str,
+    at: str | None,
+    as_json: bool,
+    pledge: int,
+    status: str,
+    note: str | None,
+    pledge_hearing: str | None,
+    by: str | None,
+) -> None:
+    """Report progress on the pledge at position PLEDGE (also after the hearing closed)."""
+    _append(
+        ctx,
+        {
+            "type": "PledgeProgressReported",
+            "hearing": hearing,
+            "at": at or _now(),
+            "pledge": pledge,
+            "status": status,
+            "note": note,
+            "pledge_hearing": pledge_hearing,
+            "by": by,
         },
         as_json,
     )

@@ -554,8 +554,8 @@ def _note(
                 long=field in ("text", "translations", "key_points", "programme"),
             )
         )
-    # A reason may name the person whose details it corrects: withheld with them.
-    reason = WITHHELD if any(c.withheld for c in changes) else applied.reason
+    # The reason for correcting a protected person's registration may well name them.
+    reason = WITHHELD if protected_registration else applied.reason
     return CorrectionNote(
         seq=applied.seq,
         at=applied.at,

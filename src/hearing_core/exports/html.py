@@ -39,10 +39,15 @@ from hearing_core.exports._common import (
 class _Node:
     tag: str
     attrs: tuple[tuple[str, str], ...]
-    children: tuple[_Node | str, ...]
+    children: tuple[_Node | _Stylesheet | str, ...]
 
 
-Child = Union[_Node, str, None, Sequence["Child"]]  # noqa: UP007 - a recursive alias
+@dataclass(frozen=True)
+class _Stylesheet:
+    """The page's CSS, the one text written unescaped: only ever the module's constant."""
+
+
+Child = Union[_Node, _Stylesheet, str, None, Sequence["Child"]]  # noqa: UP007 - recursive
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 _VOID = frozenset({"meta", "br", "hr"})
@@ -84,11 +89,11 @@ def h(tag: str, attrs: Mapping[str, str | None] | None = None, *children: Child)
     return _Node(tag, tuple(pairs), tuple(_flatten(children)))
 
 
-def _flatten(children: Iterable[Child]) -> Iterable[_Node | str]:
+def _flatten(children: Iterable[Child]) -> Iterable[_Node | _Stylesheet | str]:
     for child in children:
         if child is None:
             continue
-        if isinstance(child, _Node | str):
+        if isinstance(child, _Node | _Stylesheet | str):
             yield child
         else:
             yield from _flatten(child)
@@ -111,6 +116,8 @@ def _render(node: _Node, out: list[str]) -> None:
     for child in node.children:
         if isinstance(child, str):
             out.append(_escape(child))
+        elif isinstance(child, _Stylesheet):
+            out.append(f"\n{_CSS}\n")
         else:
             _render(child, out)
     out.append(f"</{node.tag}>")
@@ -160,10 +167,10 @@ def _time(view: HearingView, value: str) -> _Node:
     return h("time", {"datetime": value}, view.clock(value))
 
 
-def _text(lines: Sequence[str], language: str, cls: str = "text") -> _Node:
+def _text(lines: Sequence[str], language: str | None, cls: str = "text") -> _Node:
     return h(
         "div",
-        {"class": cls, "lang": language, "dir": "rtl" if is_rtl(language) else None},
+        {"class": cls, "lang": language, "dir": "rtl" if language and is_rtl(language) else None},
         [h("p", None, line) for line in lines],
     )
 
@@ -181,8 +188,7 @@ def _change(change: Change, language: str | None = None) -> _Node:
                 "details",
                 None,
                 h("summary", None, f"{change.label} as it was before"),
-                _text(lines, language, "previous") if language and lines else None,
-                None if language and lines else [h("p", None, line) for line in lines],
+                _text(lines, language, "previous"),
             ),
         )
     return h(
@@ -434,7 +440,7 @@ def to_html(
             h("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
             h("meta", {"name": "generator", "content": "hearing_core"}),
             h("title", None, f"{view.title} \u2013 record of the hearing"),
-            h("style", None),  # filled with the constant CSS below
+            h("style", None, _Stylesheet()),
         ),
         h(
             "body",
@@ -462,6 +468,4 @@ def to_html(
     )
     out = ["<!DOCTYPE html>\n"]
     _render(page, out)
-    text = "".join(out)
-    # The stylesheet is the module's constant: the one piece of markup not escaped.
-    return text.replace("<style></style>", f"<style>\n{_CSS}\n</style>", 1)
+    return "".join(out)
