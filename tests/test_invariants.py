@@ -227,6 +227,40 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any], str]] = [
         {"type": "HearingClosed", "hearing": H, "at": _at(10)},
         "type",
     ),
+    ("time in the future", [], speech(at="2099-05-16T10:10:00-04:00"), "at"),
+    (
+        "proceedings off the hearing's day",
+        [CLOSE_S1],
+        {"type": "SegmentOpened", "hearing": H, "at": "2022-05-18T10:00:00-04:00", "segment": "s2"},
+        "at",
+    ),
+    (
+        "control character in a name",
+        [],
+        {
+            "type": "ParticipantRegistered",
+            "hearing": H,
+            "at": _at(10),
+            "participant": "bob",
+            "name": "Bob\x1b[31m",
+            "stakeholder_group": None,
+        },
+        "name",
+    ),
+    (
+        "bidi override in a name",
+        [],
+        {
+            "type": "ParticipantRegistered",
+            "hearing": H,
+            "at": _at(10),
+            "participant": "bob",
+            "name": "Bob \u202egnp.exe",
+            "stakeholder_group": None,
+        },
+        "name",
+    ),
+    ("NUL in a speech", [], speech(text="a\x00b"), "text"),
 ]
 
 

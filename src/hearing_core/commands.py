@@ -9,9 +9,11 @@ nothing is recorded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hearing_core.catalogue import validate_field
 from hearing_core.domain import (
@@ -46,6 +48,7 @@ def schedule(record: Record) -> Hearing:
         raise RecordError(
             f"a new hearing's record starts at seq 1, not {record['seq']}", field="seq"
         )
+    check_text(record)
     check_timezone(record["timezone"])
     at = _time(record, "at")
     programme = []
@@ -294,8 +297,75 @@ _RULES: dict[str, Callable[[Hearing, Record], dict[str, Any]]] = {
 AFTER_CLOSE = frozenset({"CorrectionIssued", "PledgeProgressReported"})
 
 
+#: Events that happen in the hearing room, so on the hearing's day (local time).
+PROCEEDINGS = frozenset(
+    {
+        "SegmentOpened",
+        "SegmentClosed",
+        "InterventionDelivered",
+        "PledgeMade",
+        "RecommendationMade",
+        "SummationDelivered",
+        "HearingClosed",
+    }
+)
+
+#: How far past midnight a hearing's day may run over, in its own time zone.
+OVERRUN = timedelta(hours=6)
+
+#: Clock skew tolerated between a clerk's machine and ours.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BIDI_OR_BREAK = re.compile(r"[\u202a-\u202e\u2066-\u2069\n\r\t\u2028\u2029]")
+
+#: Fields shown as one line (names, titles): no line breaks and no bidi overrides there,
+#: which could make a name display as something else.
+ONE_LINE_FIELDS = frozenset({"name", "organization", "title", "venue", "label", "reason"})
+
+
+def check_text(value: Any, field: str = "") -> None:
+    """Refuse control characters anywhere, and bidi overrides or breaks in one-line fields."""
+    if isinstance(value, str):
+        bad = _CONTROL.search(value)
+        if bad:
+            raise RecordError(f"contains the control character U+{ord(bad[0]):04X}", field=field)
+        if field.rsplit(".", 1)[-1] in ONE_LINE_FIELDS:
+            bad = _BIDI_OR_BREAK.search(value)
+            if bad:
+                raise RecordError(
+                    f"contains U+{ord(bad[0]):04X} (a line break or bidi override)", field=field
+                )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_text(item, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_text(item, f"{field}.{i}" if field else str(i))
+
+
+def _check_when(hearing: Hearing, event_type: str, at: datetime, record: Record) -> None:
+    """Refuse times in the future, and proceedings off the hearing's day."""
+    if at > datetime.now(UTC) + CLOCK_SKEW:
+        raise RecordError(f"{record['at']} is in the future", field="at")
+    if event_type in PROCEEDINGS:
+        tz = ZoneInfo(hearing.timezone)
+        day_start = datetime.combine(date.fromisoformat(hearing.date), time(0), tzinfo=tz)
+        if not day_start <= at < day_start + timedelta(days=1) + OVERRUN:
+            raise RecordError(
+                f"{record['at']} is not on the hearing's day ({hearing.date}, {hearing.timezone})",
+                field="at",
+            )
+    if event_type == "InterventionDelivered":
+        ended = _time(record, "ended_at")
+        if ended > datetime.now(UTC) + CLOCK_SKEW:
+            raise RecordError(f"{record['ended_at']} is in the future", field="ended_at")
+
+
 def apply_record(hearing: Hearing, record: Record) -> None:
     """Check a (schema-valid) record against the hearing's state and record its event."""
+    check_text(record)
     event_type = record["type"]
     if event_type == "HearingScheduled":
         raise RecordError(f"hearing {hearing.slug!r} is already scheduled", field="type")
@@ -311,6 +381,7 @@ def apply_record(hearing: Hearing, record: Record) -> None:
             field="type",
         )
     at = _time(record, "at")
+    _check_when(hearing, event_type, at, record)
     if at < hearing.modified_on:
         raise RecordError(
             f"time runs backwards: {record['at']} is before the previous event "
