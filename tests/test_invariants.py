@@ -93,6 +93,17 @@ def speech(**over: Any) -> dict[str, Any]:
     return r
 
 
+def fix(seq: int, reason: str = "typo", **changes: Any) -> dict[str, Any]:
+    return {
+        "type": "CorrectionIssued",
+        "hearing": H,
+        "at": _at(15),
+        "corrects": seq,
+        "changes": changes or {"reason": reason},
+        "reason": reason,
+    }
+
+
 CLOSE_S1 = {"type": "SegmentClosed", "hearing": H, "at": _at(20), "segment": "s1"}
 CLOSED = {"type": "HearingClosed", "hearing": H, "at": _at(21)}
 
@@ -261,6 +272,11 @@ CASES: list[tuple[str, list[dict[str, Any]], dict[str, Any], str]] = [
         "name",
     ),
     ("NUL in a speech", [], speech(text="a\x00b"), "text"),
+    ("correction to an unregistered speaker", [], fix(4, speaker="ghost"), "changes.speaker"),
+    ("correction to an unknown segment", [], fix(4, segment="nope"), "changes.segment"),
+    ("correction ending before the start", [], fix(4, ended_at=_at(0)), "changes.ended_at"),
+    ("correction lifting protection", [], fix(2, protected=False), "changes.protected"),
+    ("correction of a correction", [fix(2, name="Ana B")], fix(5, reason="again"), "corrects"),
 ]
 
 
@@ -447,3 +463,12 @@ def test_pledge_progress_from_a_later_hearing(archive: HearingArchive) -> None:
     with pytest.raises(RecordError) as refused:
         archive.record({**ok, "pledge_hearing": "ghost"})
     assert refused.value.field == "pledge_hearing"
+
+
+def test_pseudonyms_follow_protection_given_by_correction() -> None:
+    from hearing_core import pseudonyms
+    from hearing_core.testing import HearingBuilder
+
+    b = HearingBuilder("p").participant("a", group="migrants").participant("b", protected=True)
+    b.correct(2, protected=True)
+    assert pseudonyms(b.records) == {"b": "Protected speaker 1", "a": "Protected speaker 2"}

@@ -241,16 +241,49 @@ def _correction(hearing: Hearing, r: Record) -> dict[str, Any]:
             field="corrects",
         )
     corrected = hearing.event_types[target - 1]
+    if corrected == "CorrectionIssued":
+        raise RecordError(
+            "a correction cannot be corrected; correct the original event again", field="corrects"
+        )
     for name, value in r["changes"].items():
         if name in ("type", "hearing", "seq", "digest"):
             raise RecordError(f"{name!r} cannot be corrected", field=f"changes.{name}")
         validate_field(corrected, name, value)
     changes = dict(r["changes"])
-    if corrected == "ParticipantRegistered" and "stakeholder_group" in changes:
-        _group(hearing, changes["stakeholder_group"], "changes.stakeholder_group")
-    if "participant" in changes and corrected == "ParticipantRegistered":
-        raise RecordError("a participant's id cannot be corrected", field="changes.participant")
+    _check_corrected_values(hearing, corrected, target, changes)
     return {"corrects": target, "changes": changes, "reason": r["reason"]}
+
+
+def _check_corrected_values(
+    hearing: Hearing, corrected: str, target: int, changes: dict[str, Any]
+) -> None:
+    """The corrected event must still be one that could have happened."""
+    check_text(changes, "changes")
+    for name, value in changes.items():
+        field = f"changes.{name}"
+        if name in ("speaker", "by", "moderator") and value is not None:
+            _participant(hearing, {field: value}, field)
+        elif name in ("segment", "summarises"):
+            _known_segment(hearing, value, field)
+        elif name == "language":
+            _language(hearing, value, field)
+        elif name == "translations":
+            for code in value:
+                _language(hearing, code, f"{field}.{code}")
+        elif name == "stakeholder_group":
+            _group(hearing, value, field)
+        elif name == "participant":
+            raise RecordError("a participant's id cannot be corrected", field=field)
+        elif name == "protected" and value is not True:
+            raise RecordError("protection, once given, cannot be lifted", field=field)
+    if corrected == "InterventionDelivered" and {"at", "ended_at"} & set(changes):
+        start, end = hearing.spans[target]
+        start = datetime.fromisoformat(changes.get("at", start.isoformat()))
+        end = datetime.fromisoformat(changes.get("ended_at", end.isoformat()))
+        if end < start:
+            raise RecordError(
+                "the corrected intervention would end before it starts", field="changes.ended_at"
+            )
 
 
 def _pledge_progress(hearing: Hearing, r: Record) -> dict[str, Any]:

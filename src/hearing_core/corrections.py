@@ -72,11 +72,21 @@ def apply_corrections(records: Iterable[Mapping[str, Any]]) -> list[CorrectedRec
 def pseudonyms(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """A stable pseudonym for every protected participant: "Protected speaker N".
 
-    N counts protected registrations in the hearing's order, so the same log
-    always gives the same pseudonyms and nothing of the person's id leaks.
+    N counts participants in the order their protection appears in the record:
+    at registration, or by a later correction that protects them (protection
+    is never lifted).  The same log always gives the same pseudonyms, and
+    nothing of the person's id or name leaks into them.
     """
     out: dict[str, str] = {}
+    registrations: dict[tuple[str, int], str] = {}
     for record in records:
-        if record["type"] == "ParticipantRegistered" and record.get("protected"):
-            out.setdefault(record["participant"], f"Protected speaker {len(out) + 1}")
+        pid = None
+        if record["type"] == "ParticipantRegistered":
+            registrations[(record["hearing"], record["seq"])] = record["participant"]
+            if record.get("protected"):
+                pid = record["participant"]
+        elif record["type"] == "CorrectionIssued" and record["changes"].get("protected"):
+            pid = registrations.get((record["hearing"], record["corrects"]))
+        if pid is not None:
+            out.setdefault(pid, f"Protected speaker {len(out) + 1}")
     return out

@@ -131,6 +131,9 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         text: str | None = None
         translations: dict[str, str] | None = None
 
+        def apply(self, aggregate: Hearing) -> None:
+            aggregate.spans[self.originator_version] = (self.timestamp, self.ended_at)
+
     class PledgeMade(Event):
         by: str
         text: str
@@ -170,6 +173,14 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
 
         def apply(self, aggregate: Hearing) -> None:
             corrected = aggregate.event_types[self.corrects - 1]
+            if corrected == "InterventionDelivered" and {"at", "ended_at"} & set(self.changes):
+                start, end = aggregate.spans[self.corrects]
+                aggregate.spans[self.corrects] = (
+                    datetime.fromisoformat(self.changes["at"]) if "at" in self.changes else start,
+                    datetime.fromisoformat(self.changes["ended_at"])
+                    if "ended_at" in self.changes
+                    else end,
+                )
             if corrected == "ParticipantRegistered" and "participant" not in self.changes:
                 # Keep the state's participant in step so later checks see the corrected group.
                 target = aggregate.participant_seq
@@ -205,6 +216,8 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         self.segments: dict[str, SegmentState] = {item.id: SegmentState(item) for item in programme}
         self.participants: dict[str, Participant] = {}
         self.participant_seq: dict[str, int] = {}
+        #: Start and end of every intervention, by position (for checking corrections).
+        self.spans: dict[int, tuple[datetime, datetime]] = {}
         self.open_segment: str | None = None
         self.closed_at: datetime | None = None
         self.event_types: list[str] = []

@@ -81,6 +81,9 @@ class ReadModels:
             self.db = sqlite_utils.Database(path)
             self.db.conn.execute("PRAGMA journal_mode=WAL")
         self.db.conn.execute("PRAGMA synchronous=NORMAL")
+        # sqlite-utils probes SQLite's features once per connection by creating scratch
+        # tables; do it now, outside the write guard, so a plugin's upsert is not refused.
+        _ = self.db.supports_on_conflict, self.db.supports_strict
         self.db[POSITIONS].create(  # type: ignore[union-attr]
             {"projection": str, "version": int, "position": int, "failed_at": int, "error": str},
             pk="projection",

@@ -7,6 +7,7 @@ stderr with exit status 1, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,26 @@ err_console = Console(stderr=True, highlight=False)
 
 
 class HearingGroup(click.Group):
-    """Turns expected errors into one-line messages; loads plugin commands lazily."""
+    """Turns expected errors into one-line messages; adds plugin commands lazily.
 
-    _plugins_loaded = False
+    Plugin commands are added for the plugin selection in force (allow-list,
+    block-list, --plugins-dir) and replaced when that selection changes, so
+    one process can run several invocations (tests do) without stale commands.
+    """
+
+    _core_commands: dict[str, click.Command] | None = None
+    _loaded_for: tuple[str | None, str | None, str | None] | None = None
 
     def _load_plugin_commands(self, ctx: click.Context | None) -> None:
-        if self._plugins_loaded:
-            return
-        self._plugins_loaded = True
-        from hearing_core.plugins import add_commands
+        from hearing_core.plugins import ALLOW_ENV, BLOCK_ENV, add_commands
 
+        selection = (os.environ.get(ALLOW_ENV), os.environ.get(BLOCK_ENV), _plugins_dir_arg(ctx))
+        if self._loaded_for == selection:
+            return
+        if self._core_commands is None:
+            self._core_commands = dict(self.commands)
+        self.commands = dict(self._core_commands)
+        self._loaded_for = selection
         add_commands(workspace_host(ctx), self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -40,11 +51,11 @@ class HearingGroup(click.Group):
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        found = super().get_command(ctx, cmd_name)
-        if found is None:
-            self._load_plugin_commands(ctx)
-            found = super().get_command(ctx, cmd_name)
-        return found
+        core = self._core_commands if self._core_commands is not None else self.commands
+        if cmd_name in core:
+            return core[cmd_name]  # core commands need no plugin loaded to start
+        self._load_plugin_commands(ctx)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -61,29 +72,27 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def _plugins_dir_arg(ctx: click.Context | None) -> str | None:
+    """--plugins-dir, which may not be parsed yet when click lists commands for --help."""
+    if ctx is not None:
+        value = ctx.find_root().params.get("plugins_dir")
+        if value is not None:
+            return str(value)
+    args = sys.argv[1:]
+    if "--plugins-dir" in args and args.index("--plugins-dir") + 1 < len(args):
+        return args[args.index("--plugins-dir") + 1]
+    return None
+
+
 def workspace_host(ctx: click.Context | None) -> Any:
-    """The plugin host, honouring --plugins-dir given on the command line."""
+    """The plugin host for this invocation (loaded once, shared with the workspace)."""
     from hearing_core.plugins import load_plugins
 
-    plugins_dir = None
+    plugins_dir = _plugins_dir_arg(ctx)
+    host = load_plugins(Path(plugins_dir) if plugins_dir else None)
     if ctx is not None:
-        root = ctx.find_root()
-        plugins_dir = root.params.get("plugins_dir")
-        if plugins_dir is None:
-            # list_commands may run before the root's params are parsed (e.g. --help)
-            args = sys.argv[1:]
-            if "--plugins-dir" in args and args.index("--plugins-dir") + 1 < len(args):
-                plugins_dir = Path(args[args.index("--plugins-dir") + 1])
-        obj = root.obj if isinstance(root.obj, dict) else None
-        if obj is not None and "host" in obj:
-            return obj["host"]
-        host = load_plugins(plugins_dir)
-        if obj is not None:
-            obj["host"] = host
-        else:
-            root.obj = {"host": host}
-        return host
-    return load_plugins(plugins_dir)
+        ctx.find_root().ensure_object(dict)["host"] = host
+    return host
 
 
 @click.group(cls=HearingGroup, context_settings={"help_option_names": ["-h", "--help"]})

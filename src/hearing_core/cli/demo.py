@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.rule import Rule
 
@@ -77,14 +78,14 @@ def _transcript(ctx: click.Context, ws: object) -> None:
     console.print(Rule("Transcript (opening)"))
     text = str(_render(ws, "transcript", "markdown"))
     lines = text.splitlines()
-    console.print("\n".join(lines[:30]), markup=False)
+    console.print(Markdown("\n".join(lines[:30])))
     console.print(f"… ({len(lines) - 30} more lines)")
 
 
 def _summary(ctx: click.Context, ws: object) -> None:
     console.print(Rule("Summary: digest for the opening plenary"))
     digest = _render(ws, "summary", "markdown", section="digest")
-    console.print(str(digest), markup=False)
+    console.print(Markdown(str(digest)))
 
 
 def _audit(ctx: click.Context, ws: object) -> None:

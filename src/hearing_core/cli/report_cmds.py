@@ -106,7 +106,9 @@ def emit(result: Any, output: Path | None) -> None:
     exit_code, message = 0, None
     if isinstance(result, Report):
         result, exit_code, message = result.content, result.exit_code, result.message
-    if isinstance(result, str):
+    if isinstance(result, str) and not result and message:
+        pass  # a verdict with nothing to show: only the message, on stderr
+    elif isinstance(result, str):
         if output is not None:
             output.write_text(result, encoding="utf-8")
         else:

@@ -104,8 +104,22 @@ TARGET_KINDS: Mapping[str, str] = {
     "RecommendationMade": "Recommendation",
     "SummationDelivered": "Summation",
     "HearingClosed": "Closing of the hearing",
+    "PledgeProgressReported": "Report of progress on a pledge",
     "CorrectionIssued": "Correction",
 }
+
+#: The record types the hearing's proceedings are built from (pledges, recommendations,
+#: summations and progress reports are not part of the debate the exports render).
+DEBATE_TYPES = frozenset(
+    {
+        "HearingScheduled",
+        "ParticipantRegistered",
+        "SegmentOpened",
+        "SegmentClosed",
+        "InterventionDelivered",
+        "HearingClosed",
+    }
+)
 
 WITHHELD = "(withheld to protect the speaker's identity)"
 
@@ -264,7 +278,7 @@ class HearingView:
     corrections: tuple[CorrectionNote, ...]  # empty when read as originally recorded
     closed_at: str | None
     corrected: bool
-    last_at: str  # ``at`` of the last record read
+    last_at: str  # ``at`` of the last record the view is built from (see DEBATE_TYPES)
 
     def person(self, participant: str) -> Person:
         found = self.persons.get(participant)
@@ -326,7 +340,8 @@ class HearingView:
 
 
 def _hearing_records(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    out = list(records)
+    # A record without ``seq`` (allowed on import) is at its position in the log.
+    out = [r if "seq" in r else {**r, "seq": n} for n, r in enumerate(records, start=1)]
     if not out:
         raise ValueError("no records: an export needs at least the HearingScheduled record")
     if out[0].get("type") != "HearingScheduled":
@@ -371,14 +386,8 @@ def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = Fa
             if c.record["type"] != "CorrectionIssued"
         ]
 
-    # Pseudonyms: the core's numbering, fed with the shielded set so a participant
-    # protected by a later correction is numbered (and shielded) too.
-    registrations = [
-        {"type": "ParticipantRegistered", "participant": r["participant"], "protected": True}
-        for r, _ in readings
-        if r["type"] == "ParticipantRegistered" and r["participant"] in shielded
-    ]
-    pseudonym = pseudonyms(registrations)
+    # The core's numbering, which also counts protection given by a later correction.
+    pseudonym = pseudonyms(everything)
     number = {pid: i + 1 for i, pid in enumerate(pseudonym)}
 
     scheduled = readings[0][0]
@@ -394,9 +403,7 @@ def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = Fa
     moderators: dict[str, str] = {}
     interventions: list[tuple[dict[str, Any], tuple[AppliedCorrection, ...]]] = []
     closed_at: str | None = None
-    by_seq: dict[int, dict[str, Any]] = {}
     for r, applied in readings:
-        by_seq[r.get("seq", 0)] = r
         kind = r["type"]
         if kind == "ParticipantRegistered":
             pid = r["participant"]
@@ -470,7 +477,11 @@ def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = Fa
         corrections=(),
         closed_at=closed_at,
         corrected=not uncorrected,
-        last_at=(readings[-1][0] if uncorrected else everything[-1])["at"],
+        last_at=[
+            r["at"]
+            for r in everything
+            if r["type"] in DEBATE_TYPES or (r["type"] == "CorrectionIssued" and not uncorrected)
+        ][-1],
     )
     notes: dict[int, CorrectionNote] = {}
     if not uncorrected:
@@ -496,11 +507,11 @@ def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = Fa
 
 
 def _target(view: HearingView, record: Mapping[str, Any]) -> str:
-    kind = record["type"]
+    kind = str(record["type"])
     label = TARGET_KINDS.get(kind, kind)
     if kind == "ParticipantRegistered":
         return f"{label} of {view.person(record['participant']).name}"
-    if kind in ("InterventionDelivered",):
+    if kind == "InterventionDelivered":
         return f"{label} by {view.person(record['speaker']).name} at {view.clock(record['at'])}"
     if kind in ("PledgeMade", "RecommendationMade", "SummationDelivered"):
         return f"{label} by {view.person(record['by']).name}"

@@ -5,8 +5,10 @@ piece of text from the record is escaped by the serializer.  Its parts:
 
 * ``meta/identification``: FRBR work, expression (English, the hearing's
   working language; speeches keep their own ``xml:lang``) and manifestation.
-  The expression's version is the date of the last record read, so the
-  as-corrected reading and the original reading are different expressions.
+  The expression's version is the date of the last record the debate is
+  built from (corrections included when applied); the original reading is
+  marked ``-as-recorded`` and ``contains="originalVersion"``, so the two
+  readings are always different expressions of the one work.
 * ``meta/references``: a ``TLCPerson`` per participant (a protected one by
   pseudonym only), a ``TLCOrganization`` per organization and per stakeholder
   group, a ``TLCRole`` per role used.
@@ -150,7 +152,8 @@ def _work_uri(view: HearingView) -> str:
 def _identification(meta: etree._Element, view: HearingView) -> None:
     work = _work_uri(view)
     version = view.last_at[:10]
-    expression = f"{work}/eng@{version}"
+    # The original reading is its own expression even on a day a correction was issued.
+    expression = f"{work}/eng@{version}" + ("" if view.corrected else "-as-recorded")
     ident = _sub(meta, "identification", source=f"#{RECORDER}")
     w = _sub(ident, "FRBRWork")
     _sub(w, "FRBRthis", value=f"{work}/!main")
@@ -354,7 +357,12 @@ def to_akoma_ntoso(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = 
     """The hearing as an Akoma Ntoso 3.0 ``debate`` document (a UTF-8 XML string)."""
     view = read_hearing(records, uncorrected=uncorrected)
     root = etree.Element(_A + "akomaNtoso", nsmap={None: AKN_NS})
-    doc = _sub(root, "debate", name="hearing")
+    doc = _sub(
+        root,
+        "debate",
+        name="hearing",
+        contains="singleVersion" if view.corrections else "originalVersion",
+    )
     meta = _sub(doc, "meta")
     _identification(meta, view)
     _references(meta, view)

@@ -29,6 +29,7 @@ from hearing_core.exports._common import (
     language_name,
     long_date,
     paragraphs,
+    primary_subtag,
     read_hearing,
 )
 
@@ -202,7 +203,7 @@ def _change(change: Change, language: str | None = None) -> _Node:
     )
 
 
-def _correction_note(view: HearingView, note: CorrectionNote, language: str) -> _Node:
+def _correction_note(note: CorrectionNote, language: str) -> _Node:
     return h(
         "aside",
         {"class": "correction", "aria-label": "Correction"},
@@ -233,8 +234,9 @@ def _intervention(view: HearingView, i: Intervention, language: str | None) -> _
     original = paragraphs(i.text)
     original_name = language_name(i.language)
     body: list[Child] = []
-    if language is None or language == i.language or language not in i.translations:
-        if language is not None and language != i.language:
+    translated = language is not None and language != i.language and language in i.translations
+    if language is None or not translated:
+        if language is not None and primary_subtag(language) != primary_subtag(i.language):
             body.append(
                 h(
                     "p",
@@ -300,12 +302,12 @@ def _intervention(view: HearingView, i: Intervention, language: str | None) -> _
             _row("Language", original_name),
         ),
         body,
-        [_correction_note(view, note, i.language) for note in i.corrections],
+        [_correction_note(note, i.language) for note in i.corrections],
     )
 
 
 def _segment(view: HearingView, segment: Segment, language: str | None) -> _Node:
-    heading_id = f"segment-{segment.id}-title"
+    heading_id = f"title-{segment.id}"  # a prefix no section id has
     facts: list[Child] = []
     if segment.opened_at:
         facts += ["Opened ", _time(view, segment.opened_at)]

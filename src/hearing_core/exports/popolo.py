@@ -66,7 +66,7 @@ def _registry() -> Registry[Any]:
         contents = json.loads(path.read_text(encoding="utf-8"))
         resource = DRAFT3.create_resource(contents)
         resources_.append((SCHEMA_BASE + path.name, resource))
-    return Registry().with_resources(resources_)  # type: ignore[no-any-return]
+    return Registry().with_resources(resources_)
 
 
 @cache
