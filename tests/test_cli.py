@@ -283,3 +283,28 @@ def test_help_and_module_entry_point() -> None:
 def test_unknown_hearing_is_one_line(tmp_path: Path) -> None:
     code, _, err = run("--store", str(tmp_path / "e.db"), "log", "nope")
     assert code == 1 and err.strip() == f"error: no hearing 'nope' in {tmp_path / 'e.db'}"
+
+
+def test_export_open_formats_validate(store: str, tmp_path: Path) -> None:
+    from hearing_core.exports import akn, popolo
+
+    code, xml, err = run("--store", store, "export", SLUG, "--format", "akn")
+    assert code == 0, err
+    assert akn.validate(xml) == [] and akn.dangling_references(xml) == []
+    code, doc, err = run("--store", store, "export", SLUG, "--format", "popolo")
+    assert code == 0, err
+    assert popolo.validate(json.loads(doc)) == []
+    out = tmp_path / "t.html"
+    code, _, err = run(
+        "--store", store, "export", SLUG, "--format", "html", "--as-of", "11:00", "-o", str(out)
+    )
+    assert code == 0, err
+    page = out.read_text(encoding="utf-8")
+    assert "<script" not in page and page.count("<article") > 0
+    assert not (tmp_path / "t.html.part").exists()
+
+
+def test_exports_are_deterministic(store: str) -> None:
+    for fmt in ("jsonl", "akn", "popolo", "html"):
+        first = run("--store", store, "export", SLUG, "--format", fmt)[1]
+        assert first == run("--store", store, "export", SLUG, "--format", fmt)[1], fmt

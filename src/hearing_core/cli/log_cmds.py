@@ -43,27 +43,53 @@ def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
         console.print(f"Imported {count} events from {source} into {ws.location.display}.")
 
 
+EXPORT_FORMATS = ("jsonl", "akn", "popolo", "html")
+
+
 @cli.command()
 @click.argument("hearing")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl"]),
+    type=click.Choice(EXPORT_FORMATS),
     default="jsonl",
     show_default=True,
-    help="Export format.",
+    help="jsonl: the archival interchange format; akn: Akoma Ntoso 3.0 debate; "
+    "popolo: Popolo JSON; html: a standalone transcript page.",
 )
 @click.option("--as-of", help="A position in the record, or a time (ISO 8601 or HH:MM on the day).")
+@click.option("--uncorrected", is_flag=True, help="As originally recorded (akn, popolo, html).")
+@click.option("--language", help="html: show translations in this language where present.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
 @click.pass_context
 def export(
-    ctx: click.Context, hearing: str, fmt: str, as_of: str | None, output: Path | None
+    ctx: click.Context,
+    hearing: str,
+    fmt: str,
+    as_of: str | None,
+    uncorrected: bool,
+    language: str | None,
+    output: Path | None,
 ) -> None:
-    """Write HEARING's record (jsonl: the exact archival interchange format)."""
+    """Write HEARING's record in an open format (jsonl is exact: import gives it back)."""
     ws = workspace(ctx)
     upto = ws.position_as_of(hearing, as_of)
     records = ws.archive.records(hearing, upto=upto)
-    _write(output, lambda stream: write_lines(records, stream))
+    if fmt == "jsonl":
+        if uncorrected:
+            raise click.UsageError("jsonl is the record itself: corrections are events in it")
+        _write(output, lambda stream: write_lines(records, stream))
+        return
+    from hearing_core import exports
+
+    items = list(records)
+    if fmt == "akn":
+        text = exports.to_akoma_ntoso(items, uncorrected=uncorrected)
+    elif fmt == "popolo":
+        text = exports.to_popolo(items, uncorrected=uncorrected)
+    else:
+        text = exports.to_html(items, uncorrected=uncorrected, language=language)
+    _write(output, lambda stream: stream.write(text if text.endswith("\n") else text + "\n"))
 
 
 def _write(output: Path | None, writer: Any) -> None:
