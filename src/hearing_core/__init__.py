@@ -31,7 +31,7 @@ from hearing_core.taxonomy import (
 from hearing_core.text import escape_markdown, strip_controls
 
 if TYPE_CHECKING:
-    from hearing_core.cli.report_cmds import report_command
+    from hearing_core.cli.report_cmds import report_command, run_report
 
 __version__ = "0.1.0"
 
@@ -56,14 +56,15 @@ __all__ = [
     "hookimpl",
     "pseudonyms",
     "report_command",
+    "run_report",
     "strip_controls",
 ]
 
 
 def __getattr__(name: str) -> Any:
     # The CLI helper is imported on first use so that importing hearing_core stays light.
-    if name == "report_command":
-        from hearing_core.cli.report_cmds import report_command
+    if name in ("report_command", "run_report"):
+        from hearing_core.cli import report_cmds
 
-        return report_command
+        return getattr(report_cmds, name)
     raise AttributeError(f"module 'hearing_core' has no attribute {name!r}")

@@ -204,7 +204,7 @@ def opening(location: StoreLocation) -> Iterator[None]:
 
     schema = postgres_schema(location)
     lock_key = _SETUP_LOCK + schema
-    with _pg_connect(location) as conn:
+    with connect_postgres(location) as conn:
         try:
             conn.execute(f"SET lock_timeout = '{_SETUP_LOCK_TIMEOUT}s'")
             conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock_key,))
@@ -232,8 +232,12 @@ _SETUP_LOCK = "hearing_core.setup:"
 _SETUP_LOCK_TIMEOUT = 60
 
 
-def _pg_connect(location: StoreLocation) -> psycopg.Connection[Any]:
-    """A direct autocommit connection to the store's server, or a one-line StoreError."""
+def connect_postgres(location: StoreLocation) -> psycopg.Connection[Any]:
+    """A direct autocommit psycopg connection to the store's database, or a one-line StoreError.
+
+    For tools and tests that need to look beneath eventsourcing; set ``search_path``
+    yourself or qualify names with :func:`postgres_schema`.
+    """
     try:
         import psycopg
     except ImportError:
@@ -282,7 +286,7 @@ def install_postgres_guards(location: StoreLocation) -> None:
 
     :func:`opening` already does this for every archive; this is for tools.
     """
-    with _pg_connect(location) as conn:
+    with connect_postgres(location) as conn:
         _install_postgres_guards(conn, postgres_schema(location), events_table(location))
 
 

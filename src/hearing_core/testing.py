@@ -19,6 +19,7 @@ produce a record the store would refuse.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import sqlite_utils
+from rich.console import Console
 
 from hearing_core.commands import apply_record, schedule
 from hearing_core.domain import Hearing, event_record
@@ -34,7 +36,14 @@ from hearing_core.readmodels import ReadModels
 from hearing_core.recorded import RecordedEvent
 from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
 
-__all__ = ["HearingBuilder", "ProjectionContract", "dump_tables", "render", "run_projection"]
+__all__ = [
+    "HearingBuilder",
+    "ProjectionContract",
+    "as_text",
+    "dump_tables",
+    "render",
+    "run_projection",
+]
 
 
 class HearingBuilder:
@@ -275,6 +284,16 @@ def render(
     return result.content if isinstance(result, Report) else result
 
 
+def as_text(result: Any, width: int = 120) -> str:
+    """A rendered report as plain text: rich renderables are printed without colour."""
+    content = result.content if isinstance(result, Report) else result
+    if isinstance(content, str):
+        return content
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, force_terminal=False).print(content)
+    return buffer.getvalue()
+
+
 def dump_tables(db: sqlite_utils.Database, prefix: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the tables starting with ``prefix``, sorted: for comparing read models."""
     out = {}
@@ -306,11 +325,10 @@ class ProjectionContract:
         raise NotImplementedError
 
     def _reports(self, projection: Projection, db: sqlite_utils.Database) -> list[Any]:
-        out = []
-        for fmt in projection.formats:
-            result = projection.render(db, ReportRequest(self.hearing, fmt, {}))
-            out.append(result.content if isinstance(result, Report) else result)
-        return [r if isinstance(r, str) else repr(r) for r in out]
+        return [
+            as_text(projection.render(db, ReportRequest(self.hearing, fmt, {})))
+            for fmt in projection.formats
+        ]
 
     def test_declares_itself(self) -> None:
         from hearing_core.plugins import validate_projection
