@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 from lxml import etree
 
 from hearing_core.exports import akn, to_akoma_ntoso
+from hearing_core.testing import sample_records
 
 SAMPLE = Path(__file__).parents[1] / "events/samples/imrf-2022-msh.jsonl"
 STANDARDS = Path(akn.__file__).parent / "standards" / "akoma-ntoso-3.0"
@@ -20,7 +20,7 @@ PAYLOAD = "</p><script>alert(1)</script> & ]]>"
 
 
 def sample() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    return sample_records()
 
 
 def by_seq(records: list[dict[str, Any]], seq: int) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -12,13 +11,14 @@ import lxml.html
 import pytest
 
 from hearing_core.exports import to_html
+from hearing_core.testing import sample_records
 
 SAMPLE = Path(__file__).parents[1] / "events/samples/imrf-2022-msh.jsonl"
 HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(1)> "quote" & </div>'
 
 
 def sample() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    return sample_records()
 
 
 def by_seq(records: list[dict[str, Any]], seq: int) -> dict[str, Any]:

@@ -6,7 +6,6 @@ These tests fail, rather than skip, when Chromium is missing: install it with
 
 from __future__ import annotations
 
-import json
 import shutil
 import struct
 import subprocess
@@ -16,6 +15,7 @@ from typing import Any
 import lxml.html
 
 from hearing_core.exports import to_html
+from hearing_core.testing import sample_records
 
 SAMPLE = Path(__file__).parents[1] / "events/samples/imrf-2022-msh.jsonl"
 PWN = "document.body.setAttribute('data-pwned', 'yes')"
@@ -23,7 +23,7 @@ HOSTILE = f'<script>{PWN}</script><img src=x onerror="{PWN}"> & </article>'
 
 
 def sample() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    return sample_records()
 
 
 def chromium() -> str:

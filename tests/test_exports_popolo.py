@@ -14,6 +14,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT3
 
 from hearing_core.exports import popolo, to_popolo
+from hearing_core.testing import sample_records
 
 SAMPLE = Path(__file__).parents[1] / "events/samples/imrf-2022-msh.jsonl"
 POPOLO = Path(popolo.__file__).parent / "standards" / "popolo"
@@ -28,7 +29,7 @@ COLLECTIONS = {
 
 
 def sample() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    return sample_records()
 
 
 def by_seq(records: list[dict[str, Any]], seq: int) -> dict[str, Any]:

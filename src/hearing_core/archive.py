@@ -21,6 +21,8 @@ from hearing_core.catalogue import validate_record
 from hearing_core.commands import apply_record, check_pledge_reference, schedule
 from hearing_core.domain import Hearing, event_record, hearing_id
 from hearing_core.errors import RecordError, UnknownHearingError
+from hearing_core.keystore import KeyStore
+from hearing_core.protection import key_id_of, reveal_record, seal_record
 from hearing_core.recorded import RecordedEvent
 from hearing_core.store import APP_NAME, StoreLocation, opening, resolve
 from hearing_core.transcodings import AttrsTranscoding
@@ -55,8 +57,9 @@ class HearingArchive(Application[UUID]):
 
     name = APP_NAME
 
-    def __init__(self, location: StoreLocation) -> None:
+    def __init__(self, location: StoreLocation, keys: KeyStore | None = None) -> None:
         self.location = location
+        self.keys = keys if keys is not None else KeyStore(location.default_keys_path())
         # Checks and prepares the store; installs the append-only guards after.
         with opening(location):
             super().__init__(env=location.env)
@@ -79,12 +82,20 @@ class HearingArchive(Application[UUID]):
     def exists(self, slug: str) -> bool:
         return bool(self.recorder.select_events(hearing_id(slug), lte=1))
 
-    def records(self, slug: str, *, upto: int | None = None) -> Iterator[dict[str, Any]]:
-        """The hearing's records in order, up to and including position ``upto``."""
+    def records(
+        self, slug: str, *, upto: int | None = None, reveal: bool = False
+    ) -> Iterator[dict[str, Any]]:
+        """The hearing's records in order, up to and including position ``upto``.
+
+        With ``reveal``, protected participants' fields are decrypted where
+        their key exists and withheld where it was destroyed (for reports);
+        without it, records are exactly as stored (for the archive).
+        """
         if not self.exists(slug):
             raise UnknownHearingError(f"no hearing {slug!r} in {self.location.display}")
         for event in self.events.get(hearing_id(slug), lte=upto):
-            yield event_record(event, slug)
+            record = event_record(event, slug)
+            yield reveal_record(record, self.keys) if reveal else record
 
     def hearings(self) -> list[HearingSummary]:
         """Every hearing in the store, in the order they were scheduled."""
@@ -120,9 +131,17 @@ class HearingArchive(Application[UUID]):
         return int(self.recorder.max_notification_id() or 0)
 
     def follow(
-        self, after: int = 0, *, upto: int | None = None, page_size: int = PAGE_SIZE
+        self,
+        after: int = 0,
+        *,
+        upto: int | None = None,
+        page_size: int = PAGE_SIZE,
+        reveal: bool = False,
     ) -> Iterator[RecordedEvent]:
-        """Every event after archive position ``after``, in log order, page by page."""
+        """Every event after archive position ``after``, in log order, page by page.
+
+        ``reveal`` as for :meth:`records`.
+        """
         start = after
         while True:
             page = self.recorder.select_notifications(
@@ -130,7 +149,8 @@ class HearingArchive(Application[UUID]):
             )
             for n in page:
                 event = self.mapper.to_domain_event(n)
-                yield RecordedEvent(n.id, event_record(event, self._slug(event)))
+                record = event_record(event, self._slug(event))
+                yield RecordedEvent(n.id, reveal_record(record, self.keys) if reveal else record)
             if len(page) < page_size:
                 return
             start = page[-1].id
@@ -158,15 +178,27 @@ class HearingArchive(Application[UUID]):
         """
         pending: dict[str, Hearing] = {}
         count = 0
-        for source, line, record in records:
-            try:
-                self._apply(pending, record)
-            except RecordError as e:
-                raise e.located(source, line) from None
-            count += 1
+        try:
+            for source, line, record in records:
+                try:
+                    self._apply(pending, record)
+                except RecordError as e:
+                    raise e.located(source, line) from None
+                count += 1
+        except BaseException:
+            self.keys.discard_staged()
+            raise
         if pending:
-            self.save(*pending.values())
+            self._save(*pending.values())
         return count
+
+    def _save(self, *hearings: Hearing) -> None:
+        """Save, keys of newly protected participants first (a key without events is harmless)."""
+        try:
+            self.keys.commit_staged()
+            self.save(*hearings)
+        finally:
+            self.keys.discard_staged()
 
     def record(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The live path: validate and append one record; return it as stored.
@@ -177,10 +209,14 @@ class HearingArchive(Application[UUID]):
         """
         for attempt in range(RECORD_RETRIES):
             pending: dict[str, Hearing] = {}
-            hearing = self._apply(pending, record)
+            try:
+                hearing = self._apply(pending, record)
+            except BaseException:
+                self.keys.discard_staged()
+                raise
             new_event = hearing.pending_events[-1]
             try:
-                self.save(hearing)
+                self._save(hearing)
             except IntegrityError:
                 if attempt == RECORD_RETRIES - 1:
                     raise
@@ -202,8 +238,25 @@ class HearingArchive(Application[UUID]):
             pending[slug] = self.hearing(slug)
         if record["type"] == "PledgeProgressReported":
             self._check_pledge_elsewhere(pending, record)
-        apply_record(pending[slug], record)
-        return pending[slug]
+        hearing = pending[slug]
+        apply_record(hearing, self._seal(hearing, record))
+        return hearing
+
+    def _seal(self, hearing: Hearing, record: Mapping[str, Any]) -> dict[str, Any]:
+        """Encrypt a protected participant's fields before the event is made."""
+
+        def key_for(pid: str) -> str | None:
+            participant = hearing.participants.get(pid)
+            if participant is None or not participant.protected:
+                return None
+            return key_id_of(participant.name)
+
+        def corrected(seq: int) -> tuple[str, str | None]:
+            if not 1 <= seq <= len(hearing.event_types):
+                return "", None  # apply_record refuses it with a clear message
+            return hearing.event_types[seq - 1], hearing.actors.get(seq)
+
+        return seal_record(record, self.keys, key_for, corrected)
 
     def _check_pledge_elsewhere(
         self, pending: dict[str, Hearing], record: Mapping[str, Any]

@@ -50,8 +50,11 @@ def _type_of(prop: dict[str, Any]) -> str:
         return f"`{json.dumps(prop['const'])}`"
     if "enum" in prop:
         return "one of " + ", ".join(f"`{v}`" for v in prop["enum"])
-    if "oneOf" in prop:
-        return " or ".join(_type_of(p) for p in prop["oneOf"])
+    for combinator in ("oneOf", "anyOf"):
+        if combinator in prop:
+            return " or ".join(_type_of(p) for p in prop[combinator])
+    if str(prop.get("pattern", "")).startswith("^enc1:"):
+        return "encrypted envelope"
     kind = prop.get("type", "any")
     if kind == "array":
         return f"array of {_type_of(prop.get('items', {}))}"
@@ -74,6 +77,8 @@ def render() -> str:
         out.append("|---|---|---|---|")
         for field, prop in schema["properties"].items():
             note = prop.get("description", "")
+            for alternative in prop.get("anyOf", ()):
+                note = note or alternative.get("description", "")
             out.append(
                 f"| `{field}` | {_type_of(prop)} | {'yes' if field in required else ''} | {note} |"
             )

@@ -216,6 +216,8 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         self.segments: dict[str, SegmentState] = {item.id: SegmentState(item) for item in programme}
         self.participants: dict[str, Participant] = {}
         self.participant_seq: dict[str, int] = {}
+        #: Who acted in each event that names a participant, by position.
+        self.actors: dict[int, str] = {}
         #: Start and end of every intervention, by position (for checking corrections).
         self.spans: dict[int, tuple[datetime, datetime]] = {}
         self.open_segment: str | None = None
@@ -275,10 +277,23 @@ def _participant_kwargs(p: Participant) -> dict[str, Any]:
     }
 
 
+#: The field that names the participant acting in events of each type.
+ACTOR_FIELDS: dict[str, str] = {
+    "ParticipantRegistered": "participant",
+    "InterventionDelivered": "speaker",
+    "PledgeMade": "by",
+    "RecommendationMade": "by",
+    "SummationDelivered": "by",
+}
+
+
 def _after_any_event(event: Any, aggregate: Hearing) -> None:
-    """Bookkeeping common to every event: type by position, the digest head."""
-    aggregate.event_types.append(type(event).__name__)
+    """Bookkeeping common to every event: type and actor by position, the digest head."""
+    name = type(event).__name__
+    aggregate.event_types.append(name)
     aggregate.head_digest = event.digest
+    if name in ACTOR_FIELDS:
+        aggregate.actors[event.originator_version] = getattr(event, ACTOR_FIELDS[name])
     if isinstance(event, Hearing.ParticipantRegistered):
         aggregate.participant_seq[event.participant] = event.originator_version
 

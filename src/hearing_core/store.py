@@ -61,6 +61,12 @@ class StoreLocation:
         schema = self.env.get("POSTGRES_SCHEMA")
         return f"{shown}?schema={schema}" if schema else shown
 
+    def default_keys_path(self) -> Path:
+        """Where protected speakers' keys live unless told otherwise: beside a SQLite store."""
+        if self.path is not None:
+            return self.path.with_name(self.path.name + ".keys")
+        return Path("hearing-keys.db")
+
     def default_views_path(self) -> Path:
         """Where read models live unless told otherwise: beside a SQLite store, else here."""
         if self.path is not None:
@@ -199,12 +205,14 @@ def opening(location: StoreLocation) -> Iterator[None]:
             install_sqlite_guards(location.path)
         return
 
+    connection = connect_postgres(location)  # a StoreError if psycopg is missing too
+
     import psycopg
     from psycopg import sql
 
     schema = postgres_schema(location)
     lock_key = _SETUP_LOCK + schema
-    with connect_postgres(location) as conn:
+    with connection as conn:
         try:
             conn.execute(f"SET lock_timeout = '{_SETUP_LOCK_TIMEOUT}s'")
             conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock_key,))

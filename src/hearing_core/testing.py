@@ -20,6 +20,7 @@ produce a record the store would refuse.
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -43,6 +44,8 @@ __all__ = [
     "dump_tables",
     "render",
     "run_projection",
+    "sample_events",
+    "sample_records",
 ]
 
 
@@ -254,6 +257,30 @@ class HearingBuilder:
     def events(self) -> list[RecordedEvent]:
         """The events so far, as a projection receives them."""
         return [RecordedEvent(self._position + i, r) for i, r in enumerate(self.records)]
+
+
+def sample_records(*, reveal: bool = True) -> list[dict[str, Any]]:
+    """The shipped sample hearing (IMRF 2022), as a store would give it to projections.
+
+    With ``reveal`` (the default) the protected speaker's fields are decrypted
+    with the sample's own key file, as they are for a key holder.
+    """
+    from hearing_core.catalogue import catalogue_dir
+    from hearing_core.keystore import KeyStore
+    from hearing_core.protection import reveal_record
+
+    path = catalogue_dir() / "samples" / "imrf-2022-msh.jsonl"
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    if not reveal:
+        return records
+    keys = KeyStore(Path(":memory:"))
+    keys.load(path.with_suffix(".keys.json"))
+    return [reveal_record(r, keys) for r in records]
+
+
+def sample_events(*, reveal: bool = True) -> list[RecordedEvent]:
+    """:func:`sample_records` as the events a projection receives."""
+    return [RecordedEvent(r["seq"], r) for r in sample_records(reveal=reveal)]
 
 
 def run_projection(

@@ -17,8 +17,10 @@ from rich.console import RenderableType
 
 from hearing_core.archive import HearingArchive
 from hearing_core.errors import HearingCoreError
+from hearing_core.keystore import KeyStore
 from hearing_core.plugins import PluginHost, load_plugins
 from hearing_core.projection import Report, ReportRequest
+from hearing_core.protection import key_id_of
 from hearing_core.readmodels import Failure, ReadModels
 from hearing_core.recorded import RecordedEvent
 from hearing_core.store import resolve
@@ -32,17 +34,19 @@ class Workspace:
         store: str | None = None,
         *,
         views: str | Path | None = None,
+        keys: str | Path | None = None,
         plugins_dir: Path | None = None,
         host: PluginHost | None = None,
     ) -> None:
         self.location = resolve(store)
         self.views_path = Path(views) if views else self.location.default_views_path()
+        self.keys_path = Path(keys) if keys else self.location.default_keys_path()
         self.plugins_dir = plugins_dir
         self._host = host
 
     @cached_property
     def archive(self) -> HearingArchive:
-        return HearingArchive(self.location)
+        return HearingArchive(self.location, KeyStore(self.keys_path))
 
     @property
     def host(self) -> PluginHost:
@@ -63,12 +67,30 @@ class Workspace:
     def catch_up(self, progress: Callable[[int], None] | None = None) -> list[Failure]:
         """Feed every projection the events it has not seen yet."""
         rm = self.readmodels
-        return rm.feed(self.archive.follow(rm.start()), progress=progress)
+        return rm.feed(self.archive.follow(rm.start(), reveal=True), progress=progress)
 
     def replay(self, progress: Callable[[int], None] | None = None) -> list[Failure]:
         """Drop and rebuild every read model from the whole log."""
         self.readmodels.reset()
         return self.catch_up(progress)
+
+    def forget(self, slug: str, participant: str) -> None:
+        """Destroy a protected participant's key, then rebuild the read models without them."""
+        hearing = self.archive.hearing(slug)
+        person = hearing.participants.get(participant)
+        if person is None:
+            raise HearingCoreError(f"{participant!r} is not a participant of {slug!r}")
+        key_id = key_id_of(person.name)
+        if not person.protected or key_id is None:
+            raise HearingCoreError(
+                f"{participant!r} was not registered as protected: nothing of theirs is encrypted"
+            )
+        if not self.archive.keys.destroy(key_id):
+            raise HearingCoreError(
+                f"{participant!r}'s key is already destroyed (or not in {self.keys_path})"
+            )
+        self.replay()
+        self.readmodels.db.execute("VACUUM")  # no stale pages with their words in the views file
 
     # --- reports -----------------------------------------------------------------------
 
@@ -109,7 +131,7 @@ class Workspace:
     def _hearing_events(
         self, slug: str, upto: int | None, uncorrected: bool
     ) -> Iterator[RecordedEvent]:
-        for record in self.archive.records(slug, upto=upto):
+        for record in self.archive.records(slug, upto=upto, reveal=True):
             if uncorrected and record["type"] == "CorrectionIssued":
                 continue
             yield RecordedEvent(record["seq"], record)

@@ -19,7 +19,13 @@ from hearing_audit.projection import AuditProjection
 from hearing_audit.render import CSV_COLUMNS, AuditView
 from hearing_core import DEFAULT_STAKEHOLDER_GROUPS, RecordedEvent, Report, ReportRequest
 from hearing_core.readmodels import ReadModels
-from hearing_core.testing import HearingBuilder, ProjectionContract, dump_tables, run_projection
+from hearing_core.testing import (
+    HearingBuilder,
+    ProjectionContract,
+    dump_tables,
+    run_projection,
+    sample_records,
+)
 
 SAMPLE = Path(__file__).resolve().parents[2] / "events" / "samples" / "imrf-2022-msh.jsonl"
 SLUG = "imrf-2022-msh"
@@ -30,7 +36,7 @@ ENV = {"HEARING_PLUGINS": "audit"}
 
 
 def sample_events(*, corrected: bool = True) -> list[RecordedEvent]:
-    records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    records = sample_records()
     if not corrected:
         records = [r for r in records if r["type"] != "CorrectionIssued"]
     return [RecordedEvent(r["seq"], r) for r in records]

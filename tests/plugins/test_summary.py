@@ -28,6 +28,7 @@ from hearing_core.testing import (
     dump_tables,
     render,
     run_projection,
+    sample_records,
 )
 from hearing_summary.projection import SECTIONS, SummaryProjection
 
@@ -36,7 +37,7 @@ SLUG = "imrf-2022-msh"
 
 
 def sample_events(*, corrected: bool = True) -> list[RecordedEvent]:
-    records = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    records = sample_records()
     if not corrected:
         records = [r for r in records if r["type"] != "CorrectionIssued"]
     return [RecordedEvent(r["seq"], r) for r in records]

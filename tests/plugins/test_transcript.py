@@ -24,6 +24,7 @@ from hearing_core.testing import (
     dump_tables,
     render,
     run_projection,
+    sample_records,
 )
 from hearing_transcript.projection import TranscriptProjection
 
@@ -34,10 +35,6 @@ DASH = "\u2013"  # between an intervention's start and end times
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def sample_records() -> list[dict[str, Any]]:
-    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line]
 
 
 def sample_events() -> list[RecordedEvent]:

@@ -110,13 +110,23 @@ def workspace_host(ctx: click.Context | None) -> Any:
     help="Read-model SQLite file  [env HEARING_VIEWS; default beside the store]",
 )
 @click.option(
+    "--keys",
+    envvar="HEARING_KEYS",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Protected speakers' key file  [env HEARING_KEYS; default beside the store]",
+)
+@click.option(
     "--plugins-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Also load each *.py in this folder as a plugin (for plugin development).",
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, store: str | None, views: Path | None, plugins_dir: Path | None
+    ctx: click.Context,
+    store: str | None,
+    views: Path | None,
+    keys: Path | None,
+    plugins_dir: Path | None,
 ) -> None:
     """An event-sourced record of public multi-stakeholder hearings.
 
@@ -125,7 +135,7 @@ def cli(
     Start with `hearing demo`.
     """
     obj = ctx.ensure_object(dict)
-    obj.update(store=store, views=views, plugins_dir=plugins_dir)
+    obj.update(store=store, views=views, keys=keys, plugins_dir=plugins_dir)
 
 
 def workspace(ctx: click.Context) -> Any:
@@ -137,6 +147,7 @@ def workspace(ctx: click.Context) -> Any:
         obj["workspace"] = Workspace(
             obj.get("store"),
             views=obj.get("views"),
+            keys=obj.get("keys"),
             plugins_dir=obj.get("plugins_dir"),
             host=obj.get("host"),
         )

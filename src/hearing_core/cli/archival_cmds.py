@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import attrs
 import click
@@ -136,3 +137,45 @@ def show(ctx: click.Context, hearing: str, position: int, as_json: bool) -> None
             )
     if not corrections:
         console.print("No corrections.")
+
+
+@cli.command()
+@click.argument("hearing")
+@click.argument("participant")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def forget(ctx: click.Context, hearing: str, participant: str, yes: bool) -> None:
+    """Destroy a protected PARTICIPANT's key: their name and words become unreadable for good.
+
+    The event log is not touched (it only ever held ciphertext) and still
+    verifies; the read models are rebuilt without the plaintext.
+    """
+    if not yes:
+        click.confirm(
+            f"Destroy the key of {participant} in {hearing}? This cannot be undone", abort=True
+        )
+    ws = workspace(ctx)
+    ws.forget(hearing, participant)
+    console.print(Text(f"Forgot {participant}: key destroyed, read models rebuilt."))
+
+
+@cli.group()
+def keys() -> None:
+    """Protected speakers' keys (kept apart from the log; never back them up with it)."""
+
+
+@keys.command("export")
+@click.argument("hearing")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.pass_context
+def keys_export(ctx: click.Context, hearing: str, output: Path) -> None:
+    """Write the keys of HEARING's protected participants to a file, to hand over separately."""
+    from hearing_core.protection import key_id_of
+
+    ws = workspace(ctx)
+    h = ws.archive.hearing(hearing)
+    ids = [k for p in h.participants.values() if p.protected and (k := key_id_of(p.name))]
+    doc = ws.archive.keys.export(ids)
+    output.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    output.chmod(0o600)
+    console.print(Text(f"Wrote {len(doc['keys'])} of {len(ids)} keys to {output}."))

@@ -34,12 +34,14 @@ def demo(ctx: click.Context, into: Path) -> None:
     """Record the sample IMRF 2022 hearing into a fresh store and show the reports."""
     into.mkdir(parents=True, exist_ok=True)
     store = into / "hearings.db"
-    for old in into.glob("hearings.db*"):
+    for old in [*into.glob("hearings.db*")]:
         old.unlink()
     obj = ctx.find_root().ensure_object(dict)
     obj.update(store=str(store), views=None)
     obj.pop("workspace", None)
     ws = workspace(ctx)
+    # The sample's protected speaker is encrypted; her key ships beside the sample.
+    ws.archive.keys.load(sample_path().with_suffix(".keys.json"))
     with sample_path().open("rb") as stream:
         count = ws.archive.import_records((SAMPLE, n, r) for n, r in read_lines(stream, SAMPLE))
     console.print(Rule("hearing_core demo"))

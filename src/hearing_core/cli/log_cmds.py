@@ -18,15 +18,22 @@ from hearing_core.interchange import read_lines, write_lines
 
 @cli.command("import")
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--keys-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also take protected speakers' keys from this file (from `hearing keys export`).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_(ctx: click.Context, file: Path, as_json: bool) -> None:
+def import_(ctx: click.Context, file: Path, keys_file: Path | None, as_json: bool) -> None:
     """Append the events of a JSON Lines FILE (or - for stdin), all or nothing.
 
     Every line is checked first; on the first problem nothing is written and
     the error names the file, line and field.
     """
     ws = workspace(ctx)
+    if keys_file is not None:
+        ws.archive.keys.load(keys_file)
     source = "<stdin>" if str(file) == "-" else str(file)
     if str(file) == "-":
         count = ws.archive.import_records(
@@ -74,7 +81,7 @@ def export(
     """Write HEARING's record in an open format (jsonl is exact: import gives it back)."""
     ws = workspace(ctx)
     upto = ws.position_as_of(hearing, as_of)
-    records = ws.archive.records(hearing, upto=upto)
+    records = ws.archive.records(hearing, upto=upto, reveal=fmt != "jsonl")
     if fmt == "jsonl":
         if uncorrected:
             raise click.UsageError("jsonl is the record itself: corrections are events in it")

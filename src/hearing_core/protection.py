@@ -1,0 +1,206 @@
+"""Protected speakers: their names and words are stored encrypted, each under a key of their own.
+
+When a participant is registered as ``protected``, a key is made for them in
+the key store and, from then on, the identifying and spoken fields of their
+events are sealed before the event is recorded: the log (and so every
+backup and ``jsonl`` export of it) holds only ciphertext, and the digest
+chain covers that ciphertext.  Readers with the key see the plaintext;
+after ``hearing forget`` nobody does, and the log still verifies.
+
+An envelope is ``enc1:<key id>:<base64url(nonce + AES-GCM ciphertext)>``; the
+associated data binds it to its hearing, key and field, so a ciphertext cannot
+be moved to another field or hearing unnoticed.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hearing_core.errors import RecordError
+from hearing_core.keystore import KeyStore
+
+ENVELOPE = re.compile(r"^enc1:([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]+={0,2})$")
+
+#: What a reader without the key sees instead of a protected value.
+WITHHELD = "[withheld]"
+
+#: Per event type: the field naming the participant, and the fields sealed for a protected one.
+SEALED_FIELDS: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "ParticipantRegistered": ("participant", ("name", "organization")),
+    "InterventionDelivered": ("speaker", ("text", "translations")),
+    "PledgeMade": ("by", ("text",)),
+    "RecommendationMade": ("by", ("text",)),
+    "SummationDelivered": ("by", ("key_points",)),
+}
+
+
+def is_envelope(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("enc1:")
+
+
+def key_id_of(value: Any) -> str | None:
+    """The key id of an envelope, or None for a plain value."""
+    if not isinstance(value, str):
+        return None
+    m = ENVELOPE.match(value)
+    return m[1] if m else None
+
+
+def _aad(hearing: str, key_id: str, field: str) -> bytes:
+    return f"hearing_core.v1|{hearing}|{key_id}|{field}".encode()
+
+
+def seal_value(key_id: str, key: bytes, hearing: str, field: str, plain: str) -> str:
+    nonce = secrets.token_bytes(12)
+    ct = AESGCM(key).encrypt(nonce, plain.encode("utf-8"), _aad(hearing, key_id, field))
+    return f"enc1:{key_id}:{base64.urlsafe_b64encode(nonce + ct).decode('ascii')}"
+
+
+def open_value(keys: KeyStore, hearing: str, field: str, value: str) -> str:
+    """The plaintext of an envelope, or :data:`WITHHELD` when its key is gone."""
+    m = ENVELOPE.match(value)
+    if not m:
+        return WITHHELD
+    key = keys.get(m[1])
+    if key is None:
+        return WITHHELD
+    blob = base64.urlsafe_b64decode(m[2])
+    try:
+        return AESGCM(key).decrypt(blob[:12], blob[12:], _aad(hearing, m[1], field)).decode()
+    except (InvalidTag, ValueError):
+        return WITHHELD
+
+
+def _map_fields(
+    record: dict[str, Any], fields: tuple[str, ...], fn: Callable[[str, str], str]
+) -> None:
+    """Apply fn(field path, value) to each sealed field's string values, in place."""
+    for field in fields:
+        value = record.get(field)
+        if isinstance(value, str):
+            record[field] = fn(field, value)
+        elif isinstance(value, list):
+            record[field] = [fn(field, v) for v in value]
+        elif isinstance(value, dict):
+            record[field] = {k: fn(field, v) for k, v in value.items()}
+
+
+def seal_record(
+    record: Mapping[str, Any],
+    keys: KeyStore,
+    key_for: Callable[[str], str | None],
+    corrected: Callable[[int], tuple[str, str | None]] | None = None,
+) -> dict[str, Any]:
+    """Seal a protected participant's fields before the record is applied.
+
+    ``key_for(participant)`` gives the key id of a protected participant of
+    the hearing (None if not protected); ``corrected(seq)`` gives the type
+    and participant of the event a correction corrects.  Values that are
+    already envelopes (an archived export being imported) are kept as they
+    are, but only where the participant is protected.
+    """
+    out = dict(record)
+    hearing = out["hearing"]
+    event_type = out["type"]
+    if event_type == "CorrectionIssued" and corrected is not None:
+        target_type, pid = corrected(out["corrects"])
+        fields = SEALED_FIELDS.get(target_type, ("", ()))[1]
+        key_id = key_for(pid) if pid else None
+        changes = dict(out["changes"])
+        _seal_fields(changes, fields, hearing, key_id, keys, "changes.")
+        out["changes"] = changes
+        return out
+    if event_type not in SEALED_FIELDS:
+        return out
+    actor_field, fields = SEALED_FIELDS[event_type]
+    if event_type == "ParticipantRegistered":
+        key_id = _registration_key(out, keys)
+    else:
+        key_id = key_for(out[actor_field])
+    _seal_fields(out, fields, hearing, key_id, keys, "")
+    return out
+
+
+def _registration_key(record: dict[str, Any], keys: KeyStore) -> str | None:
+    if not record.get("protected"):
+        return None
+    existing = key_id_of(record.get("name"))
+    if existing is not None:
+        return existing  # an archived registration: its key comes with a key file
+    key_id, _ = keys.create()
+    return key_id
+
+
+def _seal_fields(
+    record: dict[str, Any],
+    fields: tuple[str, ...],
+    hearing: str,
+    key_id: str | None,
+    keys: KeyStore,
+    prefix: str,
+) -> None:
+    key = keys.get(key_id) if key_id else None
+
+    def seal(field: str, value: str) -> str:
+        if is_envelope(value):
+            if key_id is None:
+                raise RecordError(
+                    "an encrypted value for a participant who is not protected",
+                    field=prefix + field,
+                )
+            return value
+        if key_id is None:
+            return value
+        if key is None:
+            raise RecordError(
+                "this protected participant's key was destroyed: nothing more can be recorded "
+                "in their name",
+                field=prefix + field,
+            )
+        return seal_value(key_id, key, hearing, field, value)
+
+    _map_fields(record, fields, seal)
+
+
+def reveal_record(record: Mapping[str, Any], keys: KeyStore) -> dict[str, Any]:
+    """The record with envelopes opened where the key exists, :data:`WITHHELD` elsewhere."""
+    event_type = record["type"]
+    if event_type == "CorrectionIssued":
+        changes = record["changes"]
+        if not any(_has_envelope(v) for v in changes.values()):
+            return dict(record)
+        opened = dict(changes)
+        _map_fields(opened, tuple(opened), _opener(keys, record["hearing"]))
+        return {**record, "changes": opened}
+    if event_type not in SEALED_FIELDS:
+        return dict(record)
+    fields = SEALED_FIELDS[event_type][1]
+    if not any(_has_envelope(record.get(f)) for f in fields):
+        return dict(record)
+    out = dict(record)
+    _map_fields(out, fields, _opener(keys, record["hearing"]))
+    return out
+
+
+def _opener(keys: KeyStore, hearing: str) -> Callable[[str, str], str]:
+    def opener(field: str, value: str) -> str:
+        return open_value(keys, hearing, field, value) if is_envelope(value) else value
+
+    return opener
+
+
+def _has_envelope(value: Any) -> bool:
+    if isinstance(value, str):
+        return is_envelope(value)
+    if isinstance(value, list):
+        return any(is_envelope(v) for v in value)
+    if isinstance(value, dict):
+        return any(is_envelope(v) for v in value.values())
+    return False
