@@ -8,6 +8,8 @@ rules, and every multi-event write is one transaction (all or nothing).
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from uuid import UUID
@@ -15,12 +17,12 @@ from uuid import UUID
 import attrs
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import Environment, EnvType, get_topic
 
 from hearing_core.catalogue import validate_record
 from hearing_core.commands import apply_record, check_pledge_reference, schedule
 from hearing_core.domain import Hearing, event_record, hearing_id
-from hearing_core.errors import RecordError, UnknownHearingError
+from hearing_core.errors import RecordError, StoreError, UnknownHearingError
 from hearing_core.keystore import KeyStore
 from hearing_core.protection import key_id_of, reveal_record, seal_record
 from hearing_core.recorded import RecordedEvent
@@ -34,8 +36,8 @@ from hearing_core.values import (
     TimeSpan,
 )
 
-#: How many times the live path retries after losing a race to another recorder.
-RECORD_RETRIES = 5
+#: How long the live path keeps retrying after losing races to other recorders.
+RECORD_RETRY_SECONDS = 10.0
 
 #: Events read per page when following the log.
 PAGE_SIZE = 1000
@@ -64,6 +66,14 @@ class HearingArchive(Application[UUID]):
         with opening(location):
             super().__init__(env=location.env)
         self._slugs: dict[UUID, str] = {}
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only the store URL's settings, never the process environment's: a stray
+        COMPRESSOR_TOPIC, CIPHER_TOPIC or cache setting must not change how the record
+        is stored or read."""
+        settings = dict(type(self).env)
+        settings.update(env or {})
+        return Environment(name, settings)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -207,7 +217,9 @@ class HearingArchive(Application[UUID]):
         checked again against the fresh state and retried; if it is no longer
         valid the refusal says why.
         """
-        for attempt in range(RECORD_RETRIES):
+        deadline = time.monotonic() + RECORD_RETRY_SECONDS
+        attempt = 0
+        while True:
             pending: dict[str, Hearing] = {}
             try:
                 hearing = self._apply(pending, record)
@@ -218,11 +230,18 @@ class HearingArchive(Application[UUID]):
             try:
                 self._save(hearing)
             except IntegrityError:
-                if attempt == RECORD_RETRIES - 1:
-                    raise
-                continue  # another recorder got there first: check again on the fresh state
+                # Another recorder got there first: check again on the fresh state,
+                # after a short random pause so racing recorders spread out.
+                attempt += 1
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"hearing {hearing.slug!r} is being recorded by others so fast that this "
+                        f"record lost the race {attempt} times in {RECORD_RETRY_SECONDS:.0f} s; "
+                        "nothing was written, try again"
+                    ) from None
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))  # noqa: S311
+                continue
             return event_record(new_event, hearing.slug)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _apply(self, pending: dict[str, Hearing], record: Mapping[str, Any]) -> Hearing:
         validate_record(record)

@@ -1,0 +1,109 @@
+"""Shared fixtures: a fresh store on each backend, the archive on it, the sample.
+
+``store_url`` is parametrised over ``sqlite`` (a file under ``tmp_path``) and
+``postgres`` (a fresh schema in the database named by ``HEARING_TEST_POSTGRES``,
+dropped afterwards), so every test using it runs on both stores and no test
+sees another's data.  If PostgreSQL cannot be reached the postgres tests FAIL
+(they are never skipped): start it with ``.ci/ensure-postgres``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hearing_core.archive import HearingArchive, open_archive
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: The PostgreSQL database the postgres-param tests use (each in its own schema).
+DEFAULT_TEST_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+SAMPLE = ROOT / "events" / "samples" / "imrf-2022-msh.jsonl"
+
+
+def postgres_test_url() -> str:
+    """The PostgreSQL URL the tests use, without a schema."""
+    return os.environ.get("HEARING_TEST_POSTGRES") or DEFAULT_TEST_POSTGRES
+
+
+def postgres_admin() -> Any:
+    """An autocommit psycopg connection to the test database, or a failed test saying why."""
+    import psycopg
+
+    url = postgres_test_url()
+    base = url.split("?", 1)[0]
+    try:
+        return psycopg.connect(base, connect_timeout=5, autocommit=True)
+    except psycopg.Error as e:
+        reason = " ".join(str(e).split())
+    pytest.fail(
+        f"PostgreSQL test store {base} cannot be reached ({reason}); "
+        "start it with .ci/ensure-postgres or point HEARING_TEST_POSTGRES at one",
+        pytrace=False,
+    )
+
+
+def with_schema(url: str, schema: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing a test does writes into the repository or reads the caller's store."""
+    monkeypatch.delenv("HEARING_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store URL: a SQLite file, or a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        folder = tmp_path / "store"
+        folder.mkdir()
+        yield str(folder / "hearings.db")
+        return
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_store_url() -> Iterator[str]:
+    """A fresh PostgreSQL store URL, for PostgreSQL-only tests (mark them ``postgres``)."""
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """Create a schema of its own for one test; drop it (and all in it) afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with postgres_admin() as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield with_schema(postgres_test_url(), schema)
+    finally:
+        with postgres_admin() as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def archive(store_url: str) -> Iterator[HearingArchive]:
+    """The archive on a fresh store (closed afterwards)."""
+    app = open_archive(store_url)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def sample_path() -> Path:
+    """The sample hearing (an absolute path: tests run in tmp_path)."""
+    return SAMPLE
