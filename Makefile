@@ -26,8 +26,9 @@ $(VENV)/.installed: pyproject.toml $(PLUGINS)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[postgres]' $(EDITABLE_PLUGINS)
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]'
+# The example third-party plugin is installed for the tests as a distribution of its own.
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml examples/hearing-language-time/pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]' -e examples/hearing-language-time
 	touch $@
 
 # PostgreSQL for the store tests, Chromium for the HTML transcript test.

@@ -58,6 +58,9 @@ def with_schema(url: str, schema: str) -> str:
 def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing a test does writes into the repository or reads the caller's store."""
     monkeypatch.delenv("HEARING_STORE", raising=False)
+    monkeypatch.delenv("HEARING_VIEWS", raising=False)
+    monkeypatch.delenv("HEARING_KEYS", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))  # PostgreSQL stores' keys and views
     monkeypatch.chdir(tmp_path)
 
 

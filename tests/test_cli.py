@@ -189,6 +189,23 @@ def test_verify_and_seal(store: str) -> None:
     assert code == 0 and seal.startswith(f"{SLUG}:125:")
     assert run("--store", store, "verify", SLUG, "--seal", seal.strip())[0] == 0
     assert run("--store", store, "verify", SLUG, "--seal", f"{SLUG}:124:{'0' * 64}")[0] == 1
+    assert run("--store", store, "verify", SLUG, "--seal", f"{SLUG}:126:{'0' * 64}")[0] == 1
+    # A seal published earlier still holds after later events are recorded...
+    extra = {
+        "type": "PledgeProgressReported",
+        "hearing": SLUG,
+        "at": "2025-01-01T00:00:00+00:00",
+        "pledge": 85,
+        "status": "fulfilled",
+    }
+    code, _, err = run("--store", store, "import", "-", input=json.dumps(extra) + "\n")
+    assert code == 0, err
+    code, out, _ = run("--store", store, "verify", SLUG, "--seal", seal.strip())
+    assert code == 0 and "1 events recorded since" in out
+    # ...and a seal of a wrong prefix fails.
+    _, later, _ = run("--store", store, "seal", SLUG)
+    forged = later.strip().replace(":126:", ":125:")
+    assert run("--store", store, "verify", SLUG, "--seal", forged)[0] == 1
 
 
 def _tampered(tmp_path: Path, sql: list[str]) -> tuple[int, dict]:

@@ -136,6 +136,14 @@ class HearingArchive(Application[UUID]):
                 return out
             start = page[-1].id
 
+    def identity(self) -> str:
+        """What identifies this archive's log: where it is, and its first event's digest."""
+        first = self.recorder.select_notifications(None, 1)
+        digest = ""
+        if first:
+            digest = getattr(self.mapper.to_domain_event(first[0]), "digest", "")
+        return f"{self.location.display}#{digest}"
+
     def max_position(self) -> int:
         """The position of the newest event in the whole archive (0 when empty)."""
         return int(self.recorder.max_notification_id() or 0)

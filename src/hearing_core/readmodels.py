@@ -27,6 +27,7 @@ from hearing_core.projection import Projection, Report, ReportRequest
 from hearing_core.recorded import RecordedEvent
 
 POSITIONS = "_positions"
+META = "_meta"
 
 #: Events per transaction while catching up.
 BATCH = 1000
@@ -72,7 +73,9 @@ def _one_line(error: BaseException) -> str:
 class ReadModels:
     """The read models of a set of projections, in one SQLite database."""
 
-    def __init__(self, path: Path | str, projections: Iterable[Projection]) -> None:
+    def __init__(
+        self, path: Path | str, projections: Iterable[Projection], *, source: str | None = None
+    ) -> None:
         self.path = path
         self.projections = sorted(projections, key=lambda p: p.name)
         if str(path) == ":memory:":
@@ -90,6 +93,22 @@ class ReadModels:
             if_not_exists=True,
         )
         self._prepare()
+        if source is not None:
+            self._check_source(source)
+
+    def _check_source(self, source: str) -> None:
+        """Read models built from another store (or a replaced one) are rebuilt, not reused."""
+        self.db.execute(f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT)")
+        row = self.db.execute(f"SELECT value FROM {META} WHERE key = 'source'").fetchone()  # noqa: S608
+        if row is not None and row[0] == source:
+            return
+        if row is not None:
+            self.reset()
+        with self.db.atomic():
+            self.db.execute(
+                f"INSERT OR REPLACE INTO {META} VALUES ('source', ?)",  # noqa: S608
+                [source],
+            )
 
     # --- positions ----------------------------------------------------------------
 

@@ -13,6 +13,7 @@ optional ``postgres`` extra.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import sqlite3
@@ -62,16 +63,29 @@ class StoreLocation:
         return f"{shown}?schema={schema}" if schema else shown
 
     def default_keys_path(self) -> Path:
-        """Where protected speakers' keys live unless told otherwise: beside a SQLite store."""
+        """Where protected speakers' keys live unless told otherwise.
+
+        Beside a SQLite store; for PostgreSQL, in the user's data folder under
+        a name derived from the URL, so every process on this machine finds
+        the same file whatever its working directory.
+        """
         if self.path is not None:
             return self.path.with_name(self.path.name + ".keys")
-        return Path("hearing-keys.db")
+        return self._data_file("keys")
 
     def default_views_path(self) -> Path:
-        """Where read models live unless told otherwise: beside a SQLite store, else here."""
+        """Where read models live unless told otherwise (as for keys)."""
         if self.path is not None:
             return self.path.with_name(self.path.name + ".views")
-        return Path("hearing-views.db")
+        return self._data_file("views")
+
+    def _data_file(self, kind: str) -> Path:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+        folder = base / "hearing_core"
+        folder.mkdir(parents=True, exist_ok=True)
+        tag = hashlib.sha256(self.display.encode()).hexdigest()[:12]
+        schema = self.env.get("POSTGRES_SCHEMA", "public")
+        return folder / f"{self.env['POSTGRES_DBNAME']}-{schema}-{tag}.{kind}"
 
 
 def resolve(store: str | None) -> StoreLocation:

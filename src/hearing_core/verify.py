@@ -45,6 +45,8 @@ class Verification:
     events: int
     head: str
     problem: Break | None = None
+    #: Chain digest after each position asked for (to check seals published earlier).
+    digests_at: dict[int, str] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -75,9 +77,15 @@ def _rows(
     return out
 
 
-def verify_hearing(archive: HearingArchive, slug: str) -> Verification:
-    """Recompute one hearing's chain; return where it breaks, if anywhere."""
+def verify_hearing(
+    archive: HearingArchive, slug: str, *, remember: tuple[int, ...] = ()
+) -> Verification:
+    """Recompute one hearing's chain; return where it breaks, if anywhere.
+
+    ``remember`` lists positions whose chain digest to keep (a seal's count).
+    """
     rows = _rows(archive, slug)
+    kept: dict[int, str] = {}
     if not rows:
         raise HearingCoreError(f"no hearing {slug!r} in {archive.location.display}")
     previous = GENESIS_DIGEST
@@ -106,7 +114,9 @@ def verify_hearing(archive: HearingArchive, slug: str) -> Verification:
                 slug, len(rows), previous, _diagnose(rows, index, previous, record, stored)
             )
         previous = expected
-    return Verification(slug, len(rows), previous)
+        if position in remember:
+            kept[position] = expected
+    return Verification(slug, len(rows), previous, digests_at=kept)
 
 
 def _diagnose(
@@ -139,16 +149,29 @@ def _diagnose(
     return Break(position, "changed", f"the {record['type']} here does not match its digest")
 
 
-def check_seal(result: Verification, seal: str) -> str | None:
-    """Why ``result`` does not match a published seal (``hearing:count:digest`` or a digest)."""
+def parse_seal(seal: str) -> tuple[str | None, int | None, str]:
+    """``hearing:count:digest`` (or a bare digest) -> (hearing, count, digest)."""
     parts = seal.strip().split(":")
-    digest = parts[-1]
-    if len(parts) == 3:
-        slug, count = parts[0], parts[1]
-        if slug != result.hearing:
-            return f"the seal is for hearing {slug!r}, not {result.hearing!r}"
-        if count.isdigit() and int(count) != result.events:
-            return f"the seal covers {count} events; the record now has {result.events}"
-    if digest != result.head:
-        return "the record's head digest differs from the seal"
+    if len(parts) == 3 and parts[1].isdigit():
+        return parts[0], int(parts[1]), parts[2]
+    if len(parts) == 1:
+        return None, None, parts[0]
+    raise HearingCoreError(f"{seal!r} is not a seal (hearing:count:digest)")
+
+
+def check_seal(result: Verification, seal: str) -> str | None:
+    """Why ``result`` does not match a seal published earlier, or None if it does.
+
+    A seal of ``count`` events holds while the first ``count`` events are
+    unchanged; events recorded since (say, corrections) do not break it.
+    """
+    slug, count, digest = parse_seal(seal)
+    if slug is not None and slug != result.hearing:
+        return f"the seal is for hearing {slug!r}, not {result.hearing!r}"
+    if count is None:
+        return None if digest == result.head else "the record's head digest differs from the seal"
+    if count > result.events:
+        return f"the seal covers {count} events; the record now has only {result.events}"
+    if result.digests_at.get(count, result.head if count == result.events else None) != digest:
+        return f"the first {count} events differ from the sealed record"
     return None

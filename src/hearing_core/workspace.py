@@ -56,7 +56,9 @@ class Workspace:
 
     @cached_property
     def readmodels(self) -> ReadModels:
-        return ReadModels(self.views_path, self.host.projections.values())
+        return ReadModels(
+            self.views_path, self.host.projections.values(), source=self.archive.identity()
+        )
 
     # --- keeping read models current -------------------------------------------------
 

@@ -22,11 +22,13 @@ from hearing_core.gist import gist
 @click.pass_context
 def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: bool) -> None:
     """Recompute the digest chain of HEARING (or every hearing); exit 1 on any break."""
-    from hearing_core.verify import check_seal, verify_hearing
+    from hearing_core.verify import check_seal, parse_seal, verify_hearing
 
     ws = workspace(ctx)
     slugs = [hearing] if hearing else [h.slug for h in ws.archive.hearings()]
-    results = [verify_hearing(ws.archive, slug) for slug in slugs]
+    count = parse_seal(seal)[1] if seal else None
+    remember = (count,) if count else ()
+    results = [verify_hearing(ws.archive, slug, remember=remember) for slug in slugs]
     seal_problem = None
     if seal:
         if len(results) != 1:
@@ -62,7 +64,9 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
         if seal_problem:
             err_console.print(Text(f"✗ seal mismatch: {seal_problem}"))
         elif seal:
-            console.print("✓ matches the seal")
+            extra = results[0].events - (count or results[0].events)
+            since = f"; {extra} events recorded since" if extra else ""
+            console.print(f"✓ matches the seal{since}")
     if bad or seal_problem:
         sys.exit(1)
 

@@ -42,7 +42,14 @@ def replay(ctx: click.Context, incremental: bool) -> None:
     with progress:
         failures = ws.catch_up(advance)
     projections = ", ".join(p.name for p in ws.readmodels.projections) or "none"
-    console.print(f"Read models in {ws.views_path} are up to date (projections: {projections}).")
+    if failures:
+        stalled = ", ".join(f.projection for f in failures)
+        console.print(f"Read models in {ws.views_path} rebuilt; stalled: {stalled}.", markup=False)
+    else:
+        console.print(
+            f"Read models in {ws.views_path} are up to date (projections: {projections}).",
+            markup=False,
+        )
     for f in failures:
         err_console.print(
             f"projection {f.projection} stalled at position {f.position}: {f.error}", markup=False

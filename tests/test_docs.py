@@ -1,0 +1,348 @@
+"""The documentation keeps up with the code.
+
+- every hook in :mod:`hearing_core.hookspecs` has a section in docs/plugins.md titled with its
+  signature, holding a runnable example that implements it;
+- every runnable code block in docs/plugins.md runs (``<!-- runnable -->`` just before a fenced
+  block), and the ``test_*`` functions and ``Test*`` classes it defines pass;
+- the tutorial's files (``<!-- file: PATH -->`` blocks) make a working plugin, and the commands
+  the tutorial shows print what it says they print;
+- every name of ``hearing_core.__all__`` is mentioned in docs/plugins.md;
+- docs/index.md links every page in docs/, and every page it links exists.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import shlex
+import sys
+import tomllib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from click.testing import CliRunner
+
+import hearing_core
+from hearing_core import hookspecs
+from hearing_core.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PLUGINS_MD = DOCS / "plugins.md"
+SAMPLE = ROOT / "events" / "samples" / "imrf-2022-msh.jsonl"
+
+_BLOCK = re.compile(
+    r"^(?:<!--(?P<meta>[^\n]*?)-->\n)?```(?P<lang>[\w-]*)\n(?P<code>.*?)^```[ \t]*$",
+    re.S | re.M,
+)
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@attrs.frozen
+class Block:
+    """One fenced code block of a page and what its marker comment says about it."""
+
+    line: int
+    lang: str
+    code: str
+    runnable: bool
+    file: str | None
+
+    @property
+    def id(self) -> str:
+        return f"plugins.md:{self.line}"
+
+
+def blocks(path: Path = PLUGINS_MD) -> list[Block]:
+    text = path.read_text(encoding="utf-8")
+    out = []
+    for m in _BLOCK.finditer(text):
+        meta = [part.strip() for part in (m["meta"] or "").split(";")]
+        file = next((p.split(":", 1)[1].strip() for p in meta if p.startswith("file:")), None)
+        out.append(
+            Block(
+                line=text.count("\n", 0, m.start("code")) + 1,
+                lang=m["lang"],
+                code=m["code"],
+                runnable="runnable" in meta,
+                file=file,
+            )
+        )
+    return out
+
+
+def runnable_blocks() -> list[Block]:
+    return [b for b in blocks() if b.runnable]
+
+
+def hooks() -> dict[str, Callable[..., Any]]:
+    """Every hook specification, found the way pluggy finds them: by the spec marker."""
+    marker = f"{hookspecs.PROJECT}_spec"
+    return {
+        name: fn
+        for name, fn in vars(hookspecs).items()
+        if callable(fn) and getattr(fn, marker, None) is not None
+    }
+
+
+def _prose(text: str) -> list[tuple[int, str]]:
+    """The lines of a page outside fenced code blocks, with their indexes."""
+    out, fenced = [], False
+    for i, line in enumerate(text.splitlines()):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            out.append((i, line))
+    return out
+
+
+def headings(text: str) -> list[str]:
+    return [line for _, line in _prose(text) if line.startswith(("## ", "### "))]
+
+
+def section(text: str, heading: str) -> str:
+    """The text under a heading, up to the next heading of the same or a higher level."""
+    level = len(heading.split(" ", 1)[0])
+    lines = text.splitlines()
+    start = next(i for i, line in _prose(text) if line == heading)
+    stop = next(
+        (
+            i
+            for i, line in _prose(text)
+            if i > start and re.match(rf"#{{1,{level}}} ", line) is not None
+        ),
+        len(lines),
+    )
+    return "\n".join(lines[start + 1 : stop])
+
+
+# --- hooks -------------------------------------------------------------------------------
+
+
+def test_the_hooks_are_found() -> None:
+    assert {"register_projections", "register_commands"} <= set(hooks())
+
+
+@pytest.mark.parametrize("name", sorted(hooks()))
+def test_every_hook_has_a_section_titled_with_its_signature(name: str) -> None:
+    text = PLUGINS_MD.read_text(encoding="utf-8")
+    signature = f"{name}({', '.join(inspect.signature(hooks()[name]).parameters)})"
+    titled = [h for h in headings(text) if signature in h]
+    assert titled, f"docs/plugins.md needs a '## ' or '### ' heading with {signature}"
+    body = section(text, titled[0])
+    examples = [b for b in blocks() if b.runnable and f"\ndef {name}(" in "\n" + b.code]
+    assert any(b.code in body for b in examples), (
+        f"the section {titled[0]!r} needs a runnable example implementing {name}"
+    )
+
+
+# --- the public API ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(hearing_core.__all__))
+def test_every_public_name_is_documented(name: str) -> None:
+    assert f"`{name}`" in PLUGINS_MD.read_text(encoding="utf-8"), (
+        f"hearing_core.{name} is public but docs/plugins.md does not mention `{name}`"
+    )
+
+
+# --- runnable blocks and the tutorial ----------------------------------------------------
+
+
+def _install_tutorial(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Write the tutorial's files and make each project importable and discoverable.
+
+    A ``*.dist-info`` folder with the entry points of the project's pyproject.toml, beside
+    its ``src`` on ``sys.path``, is what ``importlib.metadata`` finds for an installed package.
+    """
+    for block in blocks():
+        if block.file:
+            path = folder / block.file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(block.code, encoding="utf-8")
+    for pyproject in sorted(folder.glob("*/pyproject.toml")):
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        src = pyproject.parent / "src"
+        name, version = project["name"], project["version"]
+        info = src / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
+        )
+        lines = []
+        for group, entries in project.get("entry-points", {}).items():
+            lines.append(f"[{group}]")
+            lines += [f"{k} = {v}" for k, v in entries.items()]
+        (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        monkeypatch.syspath_prepend(str(src))
+
+
+@pytest.fixture
+def tutorial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder holding the tutorial's projects, installed for the length of one test."""
+    folder = tmp_path / "tutorial"
+    before = set(sys.modules)
+    _install_tutorial(folder, monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    try:
+        yield folder
+    finally:
+        for name in set(sys.modules) - before:
+            module = sys.modules[name]
+            if str(getattr(module, "__file__", "") or "").startswith(str(tmp_path)):
+                del sys.modules[name]
+
+
+@pytest.fixture
+def fresh_cli(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``cli`` adds plugin commands to itself once per process: start this test afresh."""
+    monkeypatch.setattr(cli, "_plugins_loaded", False, raising=False)
+    monkeypatch.setattr(cli, "commands", dict(cli.commands))
+    return cli
+
+
+def _run_tests(namespace: dict[str, Any], tmp_path: Path) -> list[str]:
+    """Call the test functions and the tests of the test classes a block defined."""
+    ran = []
+    for name, obj in list(namespace.items()):
+        if name.startswith("test_") and inspect.isfunction(obj):
+            params = inspect.signature(obj).parameters
+            unknown = set(params) - {"tmp_path"}
+            assert not unknown, f"{name}: only the tmp_path fixture is provided, not {unknown}"
+            kwargs = {"tmp_path": tmp_path / name} if "tmp_path" in params else {}
+            for folder in kwargs.values():
+                folder.mkdir()
+            obj(**kwargs)
+            ran.append(name)
+        elif name.startswith("Test") and inspect.isclass(obj):
+            for method in sorted(dir(obj)):
+                if method.startswith("test_"):
+                    getattr(obj(), method)()
+                    ran.append(f"{name}.{method}")
+    return ran
+
+
+@pytest.mark.parametrize("block", runnable_blocks(), ids=lambda b: b.id)
+def test_runnable_block_runs(
+    block: Block, tutorial: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert block.lang == "python", f"{block.id}: only python blocks can be runnable"
+    monkeypatch.setenv("HEARING_PLUGINS", "")
+    namespace: dict[str, Any] = {"__name__": f"docs_example_{block.line}"}
+    exec(compile(block.code, f"docs/{block.id}", "exec"), namespace)
+    _run_tests(namespace, tmp_path)
+
+
+def test_there_are_runnable_examples_and_tests() -> None:
+    found = runnable_blocks()
+    assert len(found) >= 6
+    assert any("ProjectionContract)" in b.code for b in found)
+    assert any("CliRunner" in b.code for b in found)
+
+
+def test_the_tutorial_tests_run_and_pass(tutorial: Path, tmp_path: Path) -> None:
+    (tests,) = [b for b in blocks() if b.file and b.file.endswith("tests/test_roles.py")]
+    namespace: dict[str, Any] = {"__name__": "test_roles"}
+    exec(compile(tests.code, tests.file or "", "exec"), namespace)
+    ran = _run_tests(namespace, tmp_path)
+    assert "test_a_correction_moves_a_turn_and_is_noted" in ran
+    assert "TestRolesContract.test_incremental_equals_rebuild" in ran
+
+
+def test_the_tutorial_pyproject_declares_the_entry_point() -> None:
+    files = {b.file: b for b in blocks() if b.file}
+    project = tomllib.loads(files["hearing-roles/pyproject.toml"].code)
+    assert project["project"]["entry-points"]["hearing_core"] == {"roles": "hearing_roles"}
+    assert "hearing-core" in project["project"]["dependencies"]
+    (package,) = project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    assert f"hearing-roles/{package}/__init__.py" in files
+
+
+def _console_sessions(text: str) -> list[tuple[str, list[str]]]:
+    """Every ``$ command`` of the page's console blocks, with the output shown under it."""
+    out: list[tuple[str, list[str]]] = []
+    for block in blocks():
+        if block.lang != "console":
+            continue
+        for line in block.code.splitlines():
+            if line.startswith("$ "):
+                out.append((line[2:].split("  #", 1)[0].strip(), []))
+            elif out:
+                out[-1][1].append(line.rstrip())
+    return out
+
+
+def test_the_tutorial_commands_print_what_the_page_shows(
+    tutorial: Path, fresh_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HEARING_PLUGINS", "roles")
+    runner = CliRunner()
+    sessions = _console_sessions(PLUGINS_MD.read_text(encoding="utf-8"))
+    checked = []
+    for command, shown in sessions:
+        args = shlex.split(command)
+        if args[0] != "hearing" or "--plugins-dir" in args:
+            continue  # pip, pytest; --plugins-dir has its own test
+        result = runner.invoke(fresh_cli, args[1:])
+        assert result.exit_code == 0, f"$ {command}\n{result.output}"
+        if shown:
+            got = [line.rstrip() for line in result.stdout.rstrip("\n").splitlines()]
+            assert got == shown, f"$ {command}"
+            checked.append(command)
+    assert any(" plugins" in c for c in checked)
+    assert any(" report roles " in c for c in checked)
+    assert any("--as-of" in c for c in checked)
+
+
+def test_the_tutorial_plugin_works_from_a_plugins_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (module,) = [b for b in blocks() if b.file and b.file.endswith("hearing_roles/__init__.py")]
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    (dev / "roles.py").write_text(module.code, encoding="utf-8")
+    monkeypatch.setenv("HEARING_PLUGINS", "roles")
+    runner = CliRunner()
+    store = str(tmp_path / "x.db")
+    assert runner.invoke(cli, ["--store", store, "import", str(SAMPLE)]).exit_code == 0
+    result = runner.invoke(
+        cli, ["--store", store, "--plugins-dir", str(dev), "report", "roles", "imrf-2022-msh"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# Turns by role: imrf\\-2022\\-msh\n\n- panellist: 19\n")
+
+
+# --- pages and links ---------------------------------------------------------------------
+
+
+def _links(page: Path) -> list[str]:
+    text = page.read_text(encoding="utf-8")
+    return [
+        target.split("#", 1)[0]
+        for target in _LINK.findall(text)
+        if "://" not in target and not target.startswith(("#", "mailto:"))
+    ]
+
+
+def test_every_page_linked_from_the_index_exists() -> None:
+    links = _links(DOCS / "index.md")
+    assert links
+    for target in links:
+        assert (DOCS / target).exists(), f"docs/index.md links {target}, which does not exist"
+
+
+def test_the_index_links_every_page() -> None:
+    linked = {(DOCS / t).resolve() for t in _links(DOCS / "index.md")}
+    for page in sorted(DOCS.glob("*.md")):
+        if page.name != "index.md":
+            assert page.resolve() in linked, f"docs/index.md does not link {page.name}"
+
+
+@pytest.mark.parametrize("page", ["plugins.md", "archivist.md", "auditor.md"])
+def test_relative_links_resolve(page: str) -> None:
+    for target in _links(DOCS / page):
+        if target:
+            assert (DOCS / target).exists(), f"docs/{page} links {target}, which does not exist"
