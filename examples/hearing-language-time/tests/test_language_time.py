@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-from hearing_language_time import LanguageTime
-
 from hearing_core import RecordedEvent
 from hearing_core.testing import HearingBuilder, ProjectionContract, render
+from hearing_language_time import LanguageTime
 
 
 def two_turns() -> HearingBuilder:
