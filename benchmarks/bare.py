@@ -70,13 +70,14 @@ class BareWriter:
         self.items: dict[UUID, Item] = {}
         self.pending = 0
         self.count = 0
+        self.last: UUID | None = None
 
     def add(self, record: dict[str, Any]) -> None:
         oid, payload, digest = payload_of(record)
         item = self.items.get(oid)
         if item is None:
-            # Keep only the hearing being written: records arrive hearing by hearing.
-            self.items = {oid: Item._create(Item.Created, id=oid, payload=payload, digest=digest)}
+            self.items[oid] = Item._create(Item.Created, id=oid, payload=payload, digest=digest)
+            self.last = oid
         else:
             item.trigger_event(Item.Recorded, payload=payload, digest=digest)
         self.pending += 1
@@ -88,6 +89,8 @@ class BareWriter:
         if self.pending:
             self.app.save(*self.items.values())
             self.pending = 0
+            # Records arrive hearing by hearing: once saved, only the latest can grow.
+            self.items = {self.last: self.items[self.last]}
 
 
 # --- the storage limit ------------------------------------------------------------------

@@ -19,6 +19,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, EnvType, get_topic
 
+from hearing_core.bulk import BATCH, bulk_writer
 from hearing_core.catalogue import validate_record
 from hearing_core.commands import apply_record, check_pledge_reference, schedule
 from hearing_core.domain import Hearing, event_record, hearing_id
@@ -191,24 +192,40 @@ class HearingArchive(Application[UUID]):
         """Append ``(source, line, record)`` triples, all or nothing; return how many.
 
         Every record is checked against the state built by the records before
-        it (in the store and in the same input) before anything is written;
-        the first refusal raises :class:`RecordError` and nothing is saved.
+        it (in the store and in the same input); they are written in batches
+        inside one transaction that commits only when the whole input has
+        passed, so the first refusal raises :class:`RecordError` and nothing
+        is saved, and memory stays flat however long the input.
         """
         pending: dict[str, Hearing] = {}
+        batch: list[Any] = []
         count = 0
         try:
-            for source, line, record in records:
-                try:
-                    self._apply(pending, record)
-                except RecordError as e:
-                    raise e.located(source, line) from None
-                count += 1
-        except BaseException:
+            with bulk_writer(self, self.location.kind) as write:
+                for source, line, record in records:
+                    try:
+                        hearing = self._apply(pending, record)
+                    except RecordError as e:
+                        raise e.located(source, line) from None
+                    batch.append(hearing.pending_events[-1])
+                    count += 1
+                    if len(batch) >= BATCH:
+                        self._flush(write, batch, pending)
+                self._flush(write, batch, pending)
+                # Keys before the events commit: a key without events is harmless,
+                # events whose key was never kept would be unreadable for good.
+                self.keys.commit_staged()
+        finally:
             self.keys.discard_staged()
-            raise
-        if pending:
-            self._save(*pending.values())
         return count
+
+    @staticmethod
+    def _flush(write: Any, batch: list[Any], pending: dict[str, Hearing]) -> None:
+        """Write a batch in log order, and let the aggregates drop what was written."""
+        write(batch)
+        batch.clear()
+        for hearing in pending.values():
+            hearing.collect_events()
 
     def _save(self, *hearings: Hearing) -> None:
         """Save, keys of newly protected participants first (a key without events is harmless)."""
