@@ -325,3 +325,62 @@ def test_exports_are_deterministic(store: str) -> None:
     for fmt in ("jsonl", "akn", "popolo", "html"):
         first = run("--store", store, "export", SLUG, "--format", fmt)[1]
         assert first == run("--store", store, "export", SLUG, "--format", fmt)[1], fmt
+
+
+def test_replay_follow_updates_read_models_as_events_arrive(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    db = str(tmp_path / "f.db")
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    head, rest = "\n".join(lines[:40]) + "\n", "\n".join(lines[40:]) + "\n"
+    env = {**os.environ, "HEARING_PLUGINS": "transcript"}
+    subprocess.run(
+        [sys.executable, "-m", "hearing_core", "--store", db, "import", "-"],
+        input=head,
+        text=True,
+        env=env,
+        check=True,
+    )
+    follower = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hearing_core",
+            "--store",
+            db,
+            "replay",
+            "--follow",
+            "--interval",
+            "0.1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "hearing_core", "--store", db, "import", "-"],
+            input=rest,
+            text=True,
+            env=env,
+            check=True,
+        )
+        views = sqlite3.connect(tmp_path / "f.db.views")
+        deadline = time.monotonic() + 30
+        position = 0
+        while time.monotonic() < deadline:
+            row = views.execute(
+                "select position from _positions where projection='transcript'"
+            ).fetchone()
+            position = row[0] if row else 0
+            if position >= len(lines):
+                break
+            time.sleep(0.1)
+        assert position == len(lines)
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        _, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0, err
+    assert "Following the log" in err

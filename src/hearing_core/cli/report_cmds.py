@@ -31,8 +31,20 @@ def _progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], Non
 
 @cli.command()
 @click.option("--incremental", is_flag=True, help="Only catch up on new events; keep read models.")
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="Then keep going: tail the log and update the read models as events arrive (Ctrl-C stops).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.05),
+    default=0.5,
+    show_default=True,
+    help="With --follow: seconds between polls of the log.",
+)
 @click.pass_context
-def replay(ctx: click.Context, incremental: bool) -> None:
+def replay(ctx: click.Context, incremental: bool, follow: bool, interval: float) -> None:
     """Rebuild every read model from the log (or catch up with --incremental)."""
     ws = workspace(ctx)
     if not incremental:
@@ -54,8 +66,42 @@ def replay(ctx: click.Context, incremental: bool) -> None:
         err_console.print(
             f"projection {f.projection} stalled at position {f.position}: {f.error}", markup=False
         )
+    if follow:
+        _follow(ws, interval)
     if failures:
         sys.exit(1)
+
+
+def _follow(ws: Any, interval: float) -> None:
+    """Poll the log and catch up until interrupted (SQLite's recorder cannot push)."""
+    import signal
+    import time
+
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    err_console.print(f"Following the log every {interval:g} s; Ctrl-C stops.")
+    reported: set[tuple[str, int]] = set()
+    try:
+        while not stop:
+            before = ws.readmodels.start()
+            for f in ws.catch_up():
+                if (f.projection, f.position) not in reported:
+                    reported.add((f.projection, f.position))
+                    err_console.print(
+                        f"projection {f.projection} stalled at position {f.position}: {f.error}",
+                        markup=False,
+                    )
+            after = ws.readmodels.start()
+            if after != before:
+                console.print(f"caught up to position {after}", markup=False)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        pass
 
 
 @cli.command()
