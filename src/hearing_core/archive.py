@@ -109,33 +109,40 @@ class HearingArchive(Application[UUID]):
             yield reveal_record(record, self.keys) if reveal else record
 
     def hearings(self) -> list[HearingSummary]:
-        """Every hearing in the store, in the order they were scheduled."""
-        topic = get_topic(Hearing.HearingScheduled)
-        out = []
+        """Every hearing in the store, in the order they were scheduled.
+
+        One pass over the log's scheduling and closing events, then one indexed
+        look-up per hearing for its length.
+        """
+        scheduled, closed = get_topic(Hearing.HearingScheduled), get_topic(Hearing.HearingClosed)
+        found: dict[UUID | str, Any] = {}
+        ended: set[UUID | str] = set()
         start: int | None = None
         while True:
             page = self.recorder.select_notifications(
-                start, PAGE_SIZE, topics=[topic], inclusive_of_start=False
+                start, PAGE_SIZE, topics=[scheduled, closed], inclusive_of_start=False
             )
             for n in page:
-                event = self.mapper.to_domain_event(n)
-                head = self.recorder.select_events(n.originator_id, desc=True, limit=1)
-                closed = any(
-                    e.topic == get_topic(Hearing.HearingClosed)
-                    for e in self.recorder.select_events(n.originator_id, desc=True, limit=50)
-                )
-                out.append(
-                    HearingSummary(
-                        slug=event.hearing,  # type: ignore[attr-defined]
-                        title=event.title,  # type: ignore[attr-defined]
-                        date=event.date,  # type: ignore[attr-defined]
-                        events=head[0].originator_version,
-                        closed=closed,
-                    )
-                )
+                if n.topic == closed:
+                    ended.add(n.originator_id)
+                else:
+                    found[n.originator_id] = self.mapper.to_domain_event(n)
             if len(page) < PAGE_SIZE:
-                return out
+                break
             start = page[-1].id
+        out = []
+        for oid, event in found.items():
+            head = self.recorder.select_events(oid, desc=True, limit=1)
+            out.append(
+                HearingSummary(
+                    slug=event.hearing,
+                    title=event.title,
+                    date=event.date,
+                    events=head[0].originator_version,
+                    closed=oid in ended,
+                )
+            )
+        return out
 
     def identity(self) -> str:
         """What identifies this archive's log: where it is, and its first event's digest."""

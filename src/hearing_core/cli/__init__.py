@@ -8,11 +8,13 @@ stderr with exit status 1, never a traceback.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
+from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 
 from hearing_core import __version__
@@ -62,6 +64,10 @@ class HearingGroup(click.Group):
             return super().invoke(ctx)
         except HearingCoreError as e:
             fail(str(e))
+        except (PersistenceError, sqlite3.DatabaseError) as e:
+            # The store itself failed (locked, corrupt, unreachable): say so in one line.
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            fail(f"store: {first}")
         except (BrokenPipeError, KeyboardInterrupt):
             sys.exit(130)
 

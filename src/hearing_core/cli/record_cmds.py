@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from hearing_core.catalogue import validate_record
+from hearing_core.catalogue import required_fields
 from hearing_core.cli import cli, console, workspace
 from hearing_core.errors import RecordError
 from hearing_core.gist import gist
@@ -32,8 +32,9 @@ def _now() -> str:
 
 
 def _append(ctx: click.Context, record: dict[str, Any], as_json: bool) -> None:
-    record = {k: v for k, v in record.items() if v not in (None, (), [], {})}
-    validate_record(record)
+    """Drop options left empty (unless the event type requires the field), record, report."""
+    required = required_fields(record["type"])
+    record = {k: v for k, v in record.items() if k in required or v not in (None, (), [], {})}
     stored = workspace(ctx).archive.record(record)
     if as_json:
         click.echo(json.dumps(stored, ensure_ascii=False))
@@ -98,19 +99,9 @@ def register(
         "region": region,
         "country": country,
         "protected": protected or None,
+        "stakeholder_group": stakeholder_group,
     }
-    r = {k: v for k, v in r.items() if v is not None}
-    r["stakeholder_group"] = stakeholder_group
-    validate_record(r)
-    _append_raw(ctx, r, as_json)
-
-
-def _append_raw(ctx: click.Context, record: dict[str, Any], as_json: bool) -> None:
-    stored = workspace(ctx).archive.record(record)
-    if as_json:
-        click.echo(json.dumps(stored, ensure_ascii=False))
-    else:
-        console.print(f"#{stored['seq']} {stored['type']}: {gist(stored)}", markup=False)
+    _append(ctx, r, as_json)
 
 
 @record.command("open")
@@ -276,9 +267,7 @@ def recommend(
         "gcm_objectives": _ints(objectives, "gcm_objectives"),
         "segment": segment,
     }
-    r = {k: v for k, v in r.items() if v is not None}
-    validate_record(r)
-    _append_raw(ctx, r, as_json)
+    _append(ctx, r, as_json)
 
 
 @record.command()
