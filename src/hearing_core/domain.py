@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import attrs
 from eventsourcing.domain import Aggregate
 
 from hearing_core.catalogue import required_fields
@@ -181,19 +182,14 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
                     if "ended_at" in self.changes
                     else end,
                 )
-            if corrected == "ParticipantRegistered" and "participant" not in self.changes:
-                # Keep the state's participant in step so later checks see the corrected group.
-                target = aggregate.participant_seq
-                for pid, seq in target.items():
-                    if seq == self.corrects:
-                        old = aggregate.participants[pid]
-                        known = {"name", "organization", "stakeholder_group", "region", "country"}
-                        updates = {k: v for k, v in self.changes.items() if k in known}
-                        if "protected" in self.changes:
-                            updates["protected"] = bool(self.changes["protected"])
-                        aggregate.participants[pid] = Participant(
-                            **{**_participant_kwargs(old), **updates}
-                        )
+            if corrected == "ParticipantRegistered":
+                # Keep the participant in step, so later checks see the corrected group.
+                pid = aggregate.actors[self.corrects]
+                known = {"name", "organization", "stakeholder_group", "region", "country"}
+                updates = {k: v for k, v in self.changes.items() if k in known}
+                if "protected" in self.changes:
+                    updates["protected"] = bool(self.changes["protected"])
+                aggregate.participants[pid] = attrs.evolve(aggregate.participants[pid], **updates)
 
     # --- state -------------------------------------------------------------------
 
@@ -215,7 +211,6 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         self.taxonomy = {g.id: g.label for g in stakeholder_groups}
         self.segments: dict[str, SegmentState] = {item.id: SegmentState(item) for item in programme}
         self.participants: dict[str, Participant] = {}
-        self.participant_seq: dict[str, int] = {}
         #: Who acted in each event that names a participant, by position.
         self.actors: dict[int, str] = {}
         #: Start and end of every intervention, by position (for checking corrections).
@@ -265,18 +260,6 @@ def event_record(event: Any, slug: str) -> dict[str, Any]:
     return record
 
 
-def _participant_kwargs(p: Participant) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "name": p.name,
-        "stakeholder_group": p.stakeholder_group,
-        "organization": p.organization,
-        "region": p.region,
-        "country": p.country,
-        "protected": p.protected,
-    }
-
-
 #: The field that names the participant acting in events of each type.
 ACTOR_FIELDS: dict[str, str] = {
     "ParticipantRegistered": "participant",
@@ -294,8 +277,6 @@ def _after_any_event(event: Any, aggregate: Hearing) -> None:
     aggregate.head_digest = event.digest
     if name in ACTOR_FIELDS:
         aggregate.actors[event.originator_version] = getattr(event, ACTOR_FIELDS[name])
-    if isinstance(event, Hearing.ParticipantRegistered):
-        aggregate.participant_seq[event.participant] = event.originator_version
 
 
 for _cls in (
