@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import attrs
@@ -19,7 +20,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import Environment, EnvType, get_topic
 
-from hearing_core.bulk import BATCH, bulk_writer
+from hearing_core.bulk import BATCH, BulkWriter, bulk_writer
 from hearing_core.catalogue import validate_record
 from hearing_core.commands import apply_record, check_pledge_reference, schedule
 from hearing_core.domain import Hearing, event_record, hearing_id
@@ -39,6 +40,9 @@ from hearing_core.values import (
 
 #: How long the live path keeps retrying after losing races to other recorders.
 RECORD_RETRY_SECONDS = 10.0
+
+#: Hearings an import keeps in memory at once; others are reloaded when they come up again.
+WORKING_SET = 16
 
 #: Events read per page when following the log.
 PAGE_SIZE = 1000
@@ -67,6 +71,7 @@ class HearingArchive(Application[UUID]):
         with opening(location):
             super().__init__(env=location.env)
         self._slugs: dict[UUID, str] = {}
+        self._reader: BulkWriter | None = None  # the open import's transaction, if any
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only the store URL's settings, never the process environment's: a stray
@@ -204,11 +209,12 @@ class HearingArchive(Application[UUID]):
         passed, so the first refusal raises :class:`RecordError` and nothing
         is saved, and memory stays flat however long the input.
         """
-        pending: dict[str, Hearing] = {}
+        pending: OrderedDict[str, Hearing] = OrderedDict()
         batch: list[Any] = []
         count = 0
         try:
-            with bulk_writer(self, self.location.kind) as write:
+            with bulk_writer(self, self.location.kind) as writer:
+                self._reader = writer
                 for source, line, record in records:
                     try:
                         hearing = self._apply(pending, record)
@@ -217,22 +223,25 @@ class HearingArchive(Application[UUID]):
                     batch.append(hearing.pending_events[-1])
                     count += 1
                     if len(batch) >= BATCH:
-                        self._flush(write, batch, pending)
-                self._flush(write, batch, pending)
+                        self._flush(writer, batch, pending)
+                self._flush(writer, batch, pending)
                 # Keys before the events commit: a key without events is harmless,
                 # events whose key was never kept would be unreadable for good.
                 self.keys.commit_staged()
         finally:
+            self._reader = None
             self.keys.discard_staged()
         return count
 
     @staticmethod
-    def _flush(write: Any, batch: list[Any], pending: dict[str, Hearing]) -> None:
-        """Write a batch in log order, and let the aggregates drop what was written."""
-        write(batch)
+    def _flush(writer: BulkWriter, batch: list[Any], pending: OrderedDict[str, Hearing]) -> None:
+        """Write a batch in log order; keep only the most recently used hearings in memory."""
+        writer.write(batch)
         batch.clear()
         for hearing in pending.values():
             hearing.collect_events()
+        while len(pending) > WORKING_SET:
+            pending.popitem(last=False)  # reloaded through the import's transaction if needed
 
     def _save(self, *hearings: Hearing) -> None:
         """Save, keys of newly protected participants first (a key without events is harmless)."""
@@ -279,19 +288,34 @@ class HearingArchive(Application[UUID]):
         validate_record(record)
         slug = record["hearing"]
         if record["type"] == "HearingScheduled":
-            if slug in pending or self.exists(slug):
+            if slug in pending or self._stored_events(slug):
                 raise RecordError(f"hearing {slug!r} is already scheduled", field="hearing")
             pending[slug] = schedule(record)
             return pending[slug]
         if slug not in pending:
-            if not self.exists(slug):
-                raise RecordError(f"no hearing {slug!r} has been scheduled", field="hearing")
-            pending[slug] = self.hearing(slug)
+            pending[slug] = self._load(slug)
+        elif isinstance(pending, OrderedDict):
+            pending.move_to_end(slug)
         if record["type"] == "PledgeProgressReported":
             self._check_pledge_elsewhere(pending, record)
         hearing = pending[slug]
         apply_record(hearing, self._seal(hearing, record))
         return hearing
+
+    def _stored_events(self, slug: str) -> list[Any]:
+        """A hearing's events, through the open import's transaction if there is one."""
+        if self._reader is not None:
+            return self._reader.read(hearing_id(slug))
+        return list(self.events.get(hearing_id(slug)))
+
+    def _load(self, slug: str) -> Hearing:
+        events = self._stored_events(slug)
+        if not events:
+            raise RecordError(f"no hearing {slug!r} has been scheduled", field="hearing")
+        hearing: Any = None
+        for event in events:
+            hearing = event.mutate(hearing)
+        return cast("Hearing", hearing)
 
     def _seal(self, hearing: Hearing, record: Mapping[str, Any]) -> dict[str, Any]:
         """Encrypt a protected participant's fields before the event is made."""
@@ -317,10 +341,13 @@ class HearingArchive(Application[UUID]):
             return
         if other in pending:
             target = pending[other]
-        elif self.exists(other):
-            target = self.hearing(other)
         else:
-            raise RecordError(f"no hearing {other!r} has been scheduled", field="pledge_hearing")
+            try:
+                target = self._load(other)
+            except RecordError:
+                raise RecordError(
+                    f"no hearing {other!r} has been scheduled", field="pledge_hearing"
+                ) from None
         check_pledge_reference(target, record["pledge"])
 
 

@@ -8,24 +8,76 @@ batches as they are checked, and it commits only when the whole input has
 passed (or rolls back on the first refusal).  It uses the recorders' own
 insert methods, so rows, notification ids and (on PostgreSQL) the table lock
 that keeps notification order equal to commit order are exactly as ``save()``
-makes them.
+makes them.  Reads go through the same transaction, so they see the rows the
+import has written but not yet committed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
 
 #: Events written per batch inside the import's transaction.
 BATCH = 1000
 
 
+class BulkWriter(Protocol):
+    """What :func:`bulk_writer` yields."""
+
+    def write(self, events: Sequence[Any]) -> None:
+        """Write domain events (in log order) inside the transaction."""
+
+    def read(self, originator_id: UUID) -> list[Any]:
+        """An aggregate's domain events as the transaction sees them (written ones included)."""
+
+
+class _Writer:
+    def __init__(self, app: Application[Any], cursor: Any, kind: str) -> None:
+        self.app = app
+        self.recorder: Any = app.recorder
+        self.cursor = cursor
+        self.kind = kind
+
+    def write(self, events: Sequence[Any]) -> None:
+        if not events:
+            return
+        stored = [self.app.mapper.to_stored_event(e) for e in events]
+        if self.kind == "postgres":
+            self.recorder._insert_stored_events(self.cursor, stored)
+        else:
+            self.recorder._insert_events(self.cursor, stored)
+
+    def read(self, originator_id: UUID) -> list[Any]:
+        statement = self.recorder.select_events_statement
+        if self.kind == "postgres":
+            from psycopg.sql import SQL
+
+            self.cursor.execute(
+                statement + SQL(" ORDER BY originator_version ASC"), [originator_id]
+            )
+        else:
+            self.cursor.execute(statement + "ORDER BY originator_version ASC ", [originator_id.hex])
+        rows = self.cursor.fetchall()
+        stored = [
+            StoredEvent(
+                originator_id=originator_id,
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in rows
+        ]
+        return [self.app.mapper.to_domain_event(s) for s in stored]
+
+
 @contextmanager
-def bulk_writer(app: Application[Any], kind: str) -> Iterator[Any]:
-    """Yield ``write(events)``; commit when the block ends, roll back if it raises."""
+def bulk_writer(app: Application[Any], kind: str) -> Iterator[BulkWriter]:
+    """Yield a writer; commit when the block ends, roll back if it raises."""
     recorder: Any = app.recorder
     if kind == "postgres":
         with (
@@ -33,19 +85,7 @@ def bulk_writer(app: Application[Any], kind: str) -> Iterator[Any]:
             conn.transaction(),
             conn.cursor() as curs,
         ):
-
-            def write_pg(events: Sequence[Any]) -> None:
-                if events:
-                    stored = [app.mapper.to_stored_event(e) for e in events]
-                    recorder._insert_stored_events(curs, stored)
-
-            yield write_pg
+            yield _Writer(app, curs, kind)
     else:
         with recorder.datastore.transaction(commit=True) as cursor:
-
-            def write_sqlite(events: Sequence[Any]) -> None:
-                if events:
-                    stored = [app.mapper.to_stored_event(e) for e in events]
-                    recorder._insert_events(cursor, stored)
-
-            yield write_sqlite
+            yield _Writer(app, cursor, kind)
