@@ -57,6 +57,9 @@ def fast_validation() -> None:
 def streaming_import() -> None:
     """HearingArchive.import_records: write as it goes, in ONE transaction (SQLite).
 
+    (Superseded: the core now does this itself, src/hearing_core/bulk.py.  Kept for
+    measuring the old all-in-memory importer against it on an older checkout.)
+
     Patch: open one write transaction on a dedicated connection to the store
     (``BEGIN IMMEDIATE``), and every 1,000 checked events turn the hearings'
     pending events into stored events (``mapper.to_stored_event``), insert them
@@ -115,6 +118,104 @@ def streaming_import() -> None:
             conn.close()
         return count
 
+    HearingArchive.import_records = import_records  # type: ignore[method-assign]
+
+
+def import_evict() -> None:
+    """HearingArchive.import_records: keep only the last few hearings in memory.
+
+    Patch (on top of the core's one-transaction batched import, bulk.py): after
+    each batch is written, drop all but the ``KEEP`` most recently used hearings
+    from ``pending``.  A later record of a dropped hearing (or a progress report
+    pointing at it) reloads it through the import's own cursor, which sees the
+    rows written so far in the uncommitted transaction.  Today every hearing of
+    the input stays in ``pending`` until the end, with its per-event state
+    (``event_types``, ``actors``, ``spans``: ~100-150 KB for a 500-event hearing),
+    so memory grows with the number of hearings in the input.  SQLite only here;
+    PostgreSQL's bulk cursor can read its own uncommitted rows the same way.
+    """
+    from uuid import UUID
+
+    from eventsourcing.persistence import StoredEvent
+
+    from hearing_core.archive import HearingArchive
+    from hearing_core.bulk import BATCH, bulk_writer
+    from hearing_core.domain import hearing_id
+    from hearing_core.errors import RecordError
+
+    keep = 16
+    original = HearingArchive.import_records
+
+    def import_records(
+        self: HearingArchive, records: Iterable[tuple[str, int, Mapping[str, Any]]]
+    ) -> int:
+        if self.location.kind != "sqlite":
+            return original(self, records)
+        pending: dict[str, Any] = {}
+        dropped: set[str] = set()
+        batch: list[Any] = []
+        count = 0
+        recorder: Any = self.recorder
+
+        def load(cursor: Any, slug: str) -> Any:
+            cursor.execute(
+                "SELECT originator_id, originator_version, topic, state FROM stored_events"
+                " WHERE originator_id=? ORDER BY originator_version",
+                (hearing_id(slug).hex,),
+            )
+            aggregate = None
+            for row in cursor.fetchall():
+                stored = StoredEvent(
+                    originator_id=UUID(row[0]),
+                    originator_version=row[1],
+                    topic=row[2],
+                    state=row[3],
+                )
+                aggregate = self.mapper.to_domain_event(stored).mutate(aggregate)
+            return aggregate
+
+        try:
+            with (
+                recorder.datastore.transaction(commit=True) as cursor,
+                bulk_writer_on(self, cursor) as write,
+            ):
+                for source, line, record in records:
+                    for slug in (record.get("hearing"), record.get("pledge_hearing")):
+                        if slug in dropped:
+                            pending[slug] = load(cursor, slug)
+                            dropped.discard(slug)
+                    slug = record.get("hearing")
+                    if slug in pending:  # most recently used last
+                        pending[slug] = pending.pop(slug)
+                    try:
+                        hearing = self._apply(pending, record)
+                    except RecordError as e:
+                        raise e.located(source, line) from None
+                    batch.append(hearing.pending_events[-1])
+                    count += 1
+                    if len(batch) >= BATCH:
+                        self._flush(write, batch, pending)
+                        for old in list(pending)[:-keep]:
+                            del pending[old]
+                            dropped.add(old)
+                self._flush(write, batch, pending)
+                self.keys.commit_staged()
+        finally:
+            self.keys.discard_staged()
+        return count
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bulk_writer_on(app: Any, cursor: Any) -> Any:
+        def write(events: Any) -> None:
+            if events:
+                stored = [app.mapper.to_stored_event(e) for e in events]
+                app.recorder._insert_events(cursor, stored)
+
+        yield write
+
+    assert bulk_writer is not None  # the core's writer, for SQLite, is exactly this
     HearingArchive.import_records = import_records  # type: ignore[method-assign]
 
 
@@ -252,6 +353,30 @@ def aggregate_cache_nocopy() -> None:
     _with_env({"AGGREGATE_CACHE_MAXSIZE": "100", "DEEPCOPY_FROM_AGGREGATE_CACHE": "n"})
 
 
+def cheap_copy() -> None:
+    """Hearing.__deepcopy__: copy the containers, share the (frozen) values.
+
+    Patch: the aggregate cache deep-copies a hearing before every command so that a
+    refused or unsaved command cannot corrupt the cached one; ``copy.deepcopy``
+    walks every participant, segment and programme item although they are frozen
+    attrs objects.  A ``__deepcopy__`` that copies the hearing's dicts and lists
+    (one level) and shares their immutable values gives the same safety.  With
+    ``aggregate_cache`` it makes the safe cache about as fast as no copy at all.
+    """
+    from hearing_core.domain import Hearing
+
+    def __deepcopy__(self: Any, memo: dict[int, Any]) -> Any:
+        new = object.__new__(type(self))
+        state = self.__dict__.copy()
+        for key, value in state.items():
+            if type(value) in (dict, list, set):
+                state[key] = value.copy()
+        new.__dict__.update(state)
+        return new
+
+    Hearing.__deepcopy__ = __deepcopy__  # type: ignore[attr-defined]
+
+
 def snapshots() -> None:
     """Snapshot each hearing every 100 events (``snapshotting_intervals``)."""
     from hearing_core.archive import HearingArchive
@@ -263,12 +388,14 @@ def snapshots() -> None:
 PATCHES: dict[str, Callable[[], None]] = {
     "fast_validation": fast_validation,
     "streaming_import": streaming_import,
+    "import_evict": import_evict,
     "fast_feed": fast_feed,
     "fast_json_value": fast_json_value,
     "sqlite_normal": sqlite_normal,
     "aggregate_cache": aggregate_cache,
     "aggregate_cache_nocopy": aggregate_cache_nocopy,
     "snapshots": snapshots,
+    "cheap_copy": cheap_copy,
 }
 
 

@@ -77,6 +77,20 @@ def avg_state_bytes(location: Any, table: str, sqlite_path: str | None = None) -
         return float(conn.execute(f"select avg(length(state)) from {schema}.{table}").fetchone()[0])
 
 
+def stored_count(location: Any, table: str, sqlite_path: str | None = None) -> int:
+    if location.kind == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(sqlite_path or str(location.path))
+        try:
+            return int(conn.execute(f"select count(*) from {table}").fetchone()[0])
+        finally:
+            conn.close()
+    schema = location.env.get("POSTGRES_SCHEMA") or "public"
+    with bare.pg_connect(location) as conn:
+        return int(conn.execute(f"select count(*) from {schema}.{table}").fetchone()[0])
+
+
 # --- tasks ------------------------------------------------------------------------------
 
 
@@ -119,6 +133,9 @@ def task_bare_save(args: argparse.Namespace) -> dict[str, Any]:
 
     count, seconds = timed(args, run)
     table = "stored_events" if location.kind == "sqlite" else "benchbare_events"
+    stored = stored_count(location, table, args.bare_path)
+    if stored != count:
+        raise SystemExit(f"bare save stored {stored} events of {count}")
     return {
         "events": count,
         "seconds": seconds,
@@ -285,6 +302,12 @@ def task_live(args: argparse.Namespace) -> dict[str, Any]:
     record_s: list[float] = []
     catch_s: list[float] = []
     total_s: list[float] = []
+    bare_s: list[float] = []
+    # The baseline, interleaved op by op in this same process, so that both see the
+    # same machine (other processes' I/O makes fsync times swing by 10x).
+    bare_save = (
+        _bare_single_saver(args) if args.bare_path or args.store.startswith("postgres") else None
+    )
 
     def run() -> None:
         for i in range(args.ops):
@@ -299,43 +322,54 @@ def task_live(args: argparse.Namespace) -> dict[str, Any]:
             record_s.append(t1 - t0)
             catch_s.append(t2 - t1)
             total_s.append(t2 - t0)
+            if bare_save is not None:
+                bare_s.append(bare_save(i))
 
     timed(args, run)
-    return {
+    result = {
         "ops": args.ops,
         "total": latency_summary(total_s),
         "record": latency_summary(record_s),
         "catch_up": latency_summary(catch_s),
         "hearing_events_at_end": archive.hearing(slug).version,
     }
+    if bare_s:
+        result["bare"] = latency_summary(bare_s)
+    return result
 
 
-def task_bare_live(args: argparse.Namespace) -> dict[str, Any]:
+def _bare_single_saver(args: argparse.Namespace) -> Callable[[int], float]:
+    """A bare aggregate on the same kind of store; each call times one trigger + save()."""
     from hearing_core.store import resolve
 
-    location = resolve(args.store)
-    app = bare.open_bare(location, args.bare_path)
-    slug = f"live-{os.getpid()}-{int(time.time())}"
+    app = bare.open_bare(resolve(args.store), args.bare_path)
+    slug = f"bare-live-{os.getpid()}-{int(time.time())}"
     _, payload, digest = bare.payload_of(live_intervention(slug, 0, LIVE_TEXT))
-    item = bare.Item._create(
-        bare.Item.Created,
-        id=bare.uuid.uuid5(bare.BARE_NAMESPACE, slug),
-        payload=payload,
-        digest=digest,
-    )
+    oid = bare.uuid.uuid5(bare.BARE_NAMESPACE, slug)
+    item = bare.Item._create(bare.Item.Created, id=oid, payload=payload, digest=digest)
     app.save(item)
     for _ in range(5):
         item.trigger_event(bare.Item.Recorded, payload=payload, digest=digest)
         app.save(item)
+
+    def one(i: int) -> float:
+        _, payload, digest = bare.payload_of(live_intervention(slug, i, LIVE_TEXT))
+        t0 = time.perf_counter()
+        item.trigger_event(bare.Item.Recorded, payload=payload, digest=digest)
+        app.save(item)
+        return time.perf_counter() - t0
+
+    return one
+
+
+def task_bare_live(args: argparse.Namespace) -> dict[str, Any]:
+    """The bare single save on its own (run.py prints it beside the interleaved one)."""
+    one = _bare_single_saver(args)
     latencies: list[float] = []
 
     def run() -> None:
         for i in range(args.ops):
-            _, payload, digest = bare.payload_of(live_intervention(slug, i, LIVE_TEXT))
-            t0 = time.perf_counter()
-            item.trigger_event(bare.Item.Recorded, payload=payload, digest=digest)
-            app.save(item)
-            latencies.append(time.perf_counter() - t0)
+            latencies.append(one(i))
 
     timed(args, run)
     return {"ops": args.ops, "total": latency_summary(latencies)}

@@ -367,17 +367,18 @@ def test_replay_follow_updates_read_models_as_events_arrive(tmp_path: Path) -> N
             env=env,
             check=True,
         )
-        views = sqlite3.connect(tmp_path / "f.db.views")
         deadline = time.monotonic() + 30
         position = 0
-        while time.monotonic() < deadline:
-            row = views.execute(
-                "select position from _positions where projection='transcript'"
-            ).fetchone()
-            position = row[0] if row else 0
-            if position >= len(lines):
-                break
+        while time.monotonic() < deadline and position < len(lines):
             time.sleep(0.1)
+            try:  # the follower may not have created the read models yet
+                with sqlite3.connect(tmp_path / "f.db.views") as views:
+                    row = views.execute(
+                        "select position from _positions where projection = 'transcript'"
+                    ).fetchone()
+            except sqlite3.OperationalError:
+                continue
+            position = row[0] if row else 0
         assert position == len(lines)
     finally:
         follower.send_signal(signal.SIGTERM)

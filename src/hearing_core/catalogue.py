@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from hearing_core.errors import RecordError
+
+if TYPE_CHECKING:  # jsonschema is imported when a record is first validated
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _SCHEMA_NAME = re.compile(r"^(?P<type>[A-Za-z]+)\.v(?P<version>\d+)\.json$")
 
@@ -47,6 +48,8 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 @cache
 def _validator(event_type: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schemas()[event_type])
 
 
@@ -95,6 +98,8 @@ def validate_record(record: Any) -> None:
         raise RecordError("is required and must be an event type name", field="type")
     if event_type not in schemas():
         raise RecordError(f"unknown event type {event_type!r}", field="type")
+    from jsonschema.exceptions import best_match
+
     error = best_match(_validator(event_type).iter_errors(record))
     if error is not None:
         raise RecordError(_describe(error), field=_path(error))
@@ -105,6 +110,9 @@ def validate_field(event_type: str, field: str, value: Any) -> None:
     properties = schemas()[event_type]["properties"]
     if field not in properties:
         raise RecordError(f"{event_type} has no field {field!r}", field=f"changes.{field}")
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import best_match
+
     sub = Draft202012Validator(properties[field])
     error = best_match(sub.iter_errors(value))
     if error is not None:

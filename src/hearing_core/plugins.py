@@ -50,12 +50,27 @@ class PluginInfo:
 
 @attrs.define
 class PluginHost:
-    """The loaded plugins, their projections, and what failed."""
+    """The loaded plugins, their projections (collected on first use), and what failed.
+
+    Projections are asked for only when something needs them, so commands
+    that need none (``--help``, ``import``) never import a plugin's projection
+    code.
+    """
 
     manager: pluggy.PluginManager
     plugins: dict[str, PluginInfo] = attrs.field(factory=dict)
-    projections: dict[str, Projection] = attrs.field(factory=dict)
     owners: dict[str, str] = attrs.field(factory=dict)  # projection -> plugin
+    _modules: list[tuple[str, object]] = attrs.field(factory=list)
+    _projections: dict[str, Projection] | None = None
+
+    @property
+    def projections(self) -> dict[str, Projection]:
+        """Every valid projection by name, collected from the plugins once."""
+        if self._projections is None:
+            self._projections = {}
+            for name, module in self._modules:
+                _collect_projections(self, name, module)
+        return self._projections
 
     def fail(self, name: str, error: str) -> None:
         info = self.plugins.get(name) or PluginInfo(name, None, "?")
@@ -88,7 +103,7 @@ def _describe(error: BaseException) -> str:
 
 
 def load_plugins(plugins_dir: Path | None = None) -> PluginHost:
-    """Load every allowed plugin and collect its projections, isolating failures."""
+    """Load every allowed plugin, isolating failures (projections are collected on first use)."""
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     host = PluginHost(manager)
@@ -102,7 +117,7 @@ def load_plugins(plugins_dir: Path | None = None) -> PluginHost:
         except Exception as e:  # a broken plugin must not break the others
             host.fail(name, f"failed to load: {_describe(e)}")
             continue
-        _collect_projections(host, name, module)
+        host._modules.append((name, module))
     return host
 
 
@@ -151,7 +166,8 @@ def _collect_projections(host: PluginHost, plugin: str, module: object) -> None:
         if problem:
             host.fail(plugin, problem)
             continue
-        host.projections[projection.name] = projection
+        assert host._projections is not None
+        host._projections[projection.name] = projection
         host.owners[projection.name] = plugin
         names.append(projection.name)
     host.plugins[plugin] = attrs.evolve(host.plugins[plugin], projections=tuple(names))

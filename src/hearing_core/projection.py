@@ -11,13 +11,15 @@ back, records the failure and stops feeding this projection there.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
-import sqlite_utils
-from rich.console import RenderableType
 
-from hearing_core.recorded import RecordedEvent
+if TYPE_CHECKING:  # imported for annotations only: keeps `hearing --help` fast
+    import sqlite_utils
+    from rich.console import RenderableType
+
+    from hearing_core.recorded import RecordedEvent
 
 
 @attrs.frozen

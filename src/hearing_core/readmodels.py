@@ -195,23 +195,41 @@ class ReadModels:
     def _feed_one(
         self, p: Projection, page: list[RecordedEvent], positions: dict[str, int]
     ) -> Failure | None:
+        """Feed one page to one projection: its writes and its new position commit together.
+
+        The whole page runs under one savepoint and one write guard; only if an
+        event raises is the page rolled back and replayed event by event, to
+        keep everything before the failing event and say exactly which it was.
+        """
+        todo = [e for e in page if e.position > positions[p.name]]
+        if not todo:
+            return None
         failure = None
-        position = positions[p.name]
         with self.db.atomic():
-            for event in page:
-                if event.position <= position:
-                    continue
-                if p.wants(event.type):
-                    try:
-                        with self.db.atomic(), self._only_tables_of(p):
+            try:
+                with self.db.atomic(), self._only_tables_of(p):
+                    for event in todo:
+                        if p.wants(event.type):
                             p.handle(event, self.db)
-                    except Exception as e:  # isolate the plugin: record, stop it here
-                        failure = Failure(p.name, event.position, _one_line(e))
-                        break
-                position = event.position
+                position = todo[-1].position
+            except Exception:  # find the failing event, keeping the ones before it
+                position, failure = self._feed_each(p, todo, positions[p.name])
             self._set_position(p.name, position, failure)
         positions[p.name] = position
         return failure
+
+    def _feed_each(
+        self, p: Projection, events: list[RecordedEvent], position: int
+    ) -> tuple[int, Failure | None]:
+        for event in events:
+            if p.wants(event.type):
+                try:
+                    with self.db.atomic(), self._only_tables_of(p):
+                        p.handle(event, self.db)
+                except Exception as e:  # isolate the plugin: record, stop it here
+                    return position, Failure(p.name, event.position, _one_line(e))
+            position = event.position
+        return position, None
 
     def _only_tables_of(self, p: Projection) -> _Guard:
         return _Guard(self.db.conn, p.name + "_")

@@ -20,6 +20,8 @@ from typing import Any
 
 import attrs
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
 #: The digest that precedes a hearing's first event.
 GENESIS_DIGEST = "0" * 64
 
@@ -29,6 +31,8 @@ COMMON_KEYS = ("type", "hearing", "seq", "at")
 
 def to_json_value(value: Any) -> Any:
     """Turn event field values (datetimes, attrs objects, tuples) into JSON values."""
+    if type(value) in _SCALARS:  # most values: skip the checks below
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if attrs.has(type(value)):

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 
 from hearing_core import __version__
@@ -64,12 +63,21 @@ class HearingGroup(click.Group):
             return super().invoke(ctx)
         except HearingCoreError as e:
             fail(str(e))
-        except (PersistenceError, sqlite3.DatabaseError) as e:
+        except Exception as e:
+            if not _is_store_failure(e):
+                raise
             # The store itself failed (locked, corrupt, unreachable): say so in one line.
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             fail(f"store: {first}")
         except (BrokenPipeError, KeyboardInterrupt):
             sys.exit(130)
+
+
+def _is_store_failure(error: Exception) -> bool:
+    # eventsourcing is imported here, not at start-up, to keep `hearing --help` fast.
+    from eventsourcing.persistence import PersistenceError
+
+    return isinstance(error, PersistenceError | sqlite3.DatabaseError)
 
 
 def fail(message: str, code: int = 1) -> None:

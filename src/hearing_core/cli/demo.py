@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.rule import Rule
 
@@ -80,6 +79,8 @@ def _transcript(ctx: click.Context, ws: object) -> None:
     console.print(Rule("Transcript (opening)"))
     text = str(_render(ws, "transcript", "markdown"))
     lines = text.splitlines()
+    from rich.markdown import Markdown
+
     console.print(Markdown("\n".join(lines[:30])))
     console.print(f"… ({len(lines) - 30} more lines)")
 
@@ -87,6 +88,8 @@ def _transcript(ctx: click.Context, ws: object) -> None:
 def _summary(ctx: click.Context, ws: object) -> None:
     console.print(Rule("Summary: digest for the opening plenary"))
     digest = _render(ws, "summary", "markdown", section="digest")
+    from rich.markdown import Markdown
+
     console.print(Markdown(str(digest)))
 
 

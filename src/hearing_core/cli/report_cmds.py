@@ -113,6 +113,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 
     ws = workspace(ctx)
     host = ws.host
+    _ = host.projections  # collect them now, so each plugin's list (and failures) is complete
     positions = ws.readmodels.positions()
     rows = []
     for info in sorted(host.plugins.values(), key=lambda i: i.name):

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hearing_audit.projection import AuditProjection
 from hearing_core import hookimpl
 
 if TYPE_CHECKING:
@@ -19,11 +18,13 @@ if TYPE_CHECKING:
 
     from hearing_core import Projection
 
-__all__ = ["AuditProjection", "register_commands", "register_projections"]
+__all__ = ["register_commands", "register_projections"]
 
 
 @hookimpl
 def register_projections(register: Callable[[Projection], None]) -> None:
+    from hearing_audit.projection import AuditProjection  # imported late: --help stays fast
+
     register(AuditProjection())
 
 
