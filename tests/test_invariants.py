@@ -472,3 +472,29 @@ def test_pseudonyms_follow_protection_given_by_correction() -> None:
     b = HearingBuilder("p").participant("a", group="migrants").participant("b", protected=True)
     b.correct(2, protected=True)
     assert pseudonyms(b.records) == {"b": "Protected speaker 1", "a": "Protected speaker 2"}
+
+
+def test_cached_copies_are_independent() -> None:
+    """The repository cache hands out copies: changing one never changes another."""
+    import copy
+
+    from hearing_core.testing import HearingBuilder
+
+    original = HearingBuilder("c").participant("a", group="migrants").open("session-1").hearing
+    clone = copy.deepcopy(original)
+    assert vars(clone).keys() == vars(original).keys()
+    clone.participants.pop("a")
+    clone.event_types.append("X")
+    clone.segments.clear()
+    assert "a" in original.participants and "X" not in original.event_types
+    assert original.segments
+    for value in vars(original).values():  # every item held is immutable (or a container of them)
+        items = (
+            value.values()
+            if isinstance(value, dict)
+            else value
+            if isinstance(value, list)
+            else [value]
+        )
+        for item in items:
+            assert not isinstance(item, dict | list | set), type(item)

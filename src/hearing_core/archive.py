@@ -12,7 +12,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 import attrs
@@ -63,6 +63,9 @@ class HearingArchive(Application[UUID]):
     """Many hearings' records in one event store (SQLite file or PostgreSQL)."""
 
     name = APP_NAME
+    #: Recently used hearings stay in memory; each get() fast-forwards from the store,
+    #: so a cached hearing is never stale even with other recorders writing.
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "100"}
 
     def __init__(self, location: StoreLocation, keys: KeyStore | None = None) -> None:
         self.location = location

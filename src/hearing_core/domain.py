@@ -223,6 +223,18 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
     #: Maps each event class name to its class (filled below the class body).
     EVENT_TYPES: ClassVar[dict[str, type[Any]]] = {}
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Hearing:
+        """A copy for the repository's cache: containers are copied, their items are not.
+
+        Every value the state holds (attrs value objects, tuples, strings,
+        datetimes, events) is immutable, so copying one level deep is a full
+        copy, and far cheaper than ``copy.deepcopy`` walking every object.
+        """
+        clone = object.__new__(type(self))
+        for name, value in vars(self).items():
+            setattr(clone, name, value.copy() if isinstance(value, dict | list | set) else value)
+        return clone
+
     def make_record(self, type_name: str, seq: int, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         """The record (JSON form) of an event of this hearing, without its digest."""
         return build_record(self.slug, type_name, seq, kwargs)
