@@ -312,6 +312,14 @@ class HearingArchive(Application[UUID]):
         return list(self.events.get(hearing_id(slug)))
 
     def _load(self, slug: str) -> Hearing:
+        """A hearing's current state, to apply a record to."""
+        if self._reader is None:  # the live path: through the repository and its cache
+            try:
+                return cast("Hearing", self.repository.get(hearing_id(slug)))
+            except AggregateNotFoundError:
+                raise RecordError(
+                    f"no hearing {slug!r} has been scheduled", field="hearing"
+                ) from None
         events = self._stored_events(slug)
         if not events:
             raise RecordError(f"no hearing {slug!r} has been scheduled", field="hearing")

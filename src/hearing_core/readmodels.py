@@ -3,9 +3,9 @@
 One SQLite file (written with sqlite-utils) holds every projection's tables
 and a ``_positions`` table: per projection, its version, the archive
 position it has processed up to, and its last failure.  For each page of
-events, each projection's writes and its new position commit in one
+events, every projection's writes and new position commit in one
 transaction, so a crash never loses or doubles a row: the next run resumes
-from the committed position.
+from the committed positions.
 
 While a projection handles an event, a SQLite authorizer lets it write only
 its own tables, so a buggy plugin cannot damage another's read model or the
@@ -182,12 +182,16 @@ class ReadModels:
         positions = {name: info.position for name, info in self.positions().items()}
         failed: dict[str, Failure] = {}
         for page in _pages(events, batch):
-            for p in self.projections:
-                if p.name in failed:
-                    continue
-                failure = self._feed_one(p, page, positions)
-                if failure is not None:
-                    failed[p.name] = failure
+            # One transaction per page for all projections (one commit, not one each);
+            # each projection still has its own savepoint, so one that fails is
+            # rolled back alone, with its position, and the others commit.
+            with self.db.atomic():
+                for p in self.projections:
+                    if p.name in failed:
+                        continue
+                    failure = self._feed_one(p, page, positions)
+                    if failure is not None:
+                        failed[p.name] = failure
             if progress is not None:
                 progress(len(page))
         return list(failed.values())

@@ -15,10 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
-
-import sqlite_utils
-from rich.console import RenderableType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hearing_core import (
     DEFAULT_STAKEHOLDER_GROUPS,
@@ -27,6 +24,10 @@ from hearing_core import (
     Report,
     ReportRequest,
 )
+
+if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
+    import sqlite_utils
+    from rich.console import RenderableType
 
 NAME = "audit"
 

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
-
-import sqlite_utils
-from rich.console import RenderableType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hearing_core import (
     DEFAULT_STAKEHOLDER_GROUPS,
@@ -24,6 +21,10 @@ from hearing_core import (
     Report,
     ReportRequest,
 )
+
+if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
+    import sqlite_utils
+    from rich.console import RenderableType
 
 #: Event types of the items.
 RECOMMENDATION_T = "RecommendationMade"

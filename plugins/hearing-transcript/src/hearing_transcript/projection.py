@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
-
-import sqlite_utils
-from rich.console import RenderableType
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hearing_core import (
     DEFAULT_STAKEHOLDER_GROUPS,
@@ -31,6 +28,10 @@ from hearing_core import (
     Report,
     ReportRequest,
 )
+
+if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
+    import sqlite_utils
+    from rich.console import RenderableType
 
 #: Participant fields that identify a person: never stored for protected participants.
 IDENTITY_FIELDS = ("name", "organization")
