@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.panel import Panel
 from rich.rule import Rule
+from rich.table import Table
 
 from hearing_core.catalogue import catalogue_dir
 from hearing_core.cli import cli, console, workspace
@@ -48,8 +51,12 @@ def demo(ctx: click.Context, into: Path) -> None:
         f"Recorded the sample hearing [bold]{SAMPLE}[/] ({count} immutable events) "
         f"into [bold]{store}[/].",
     )
-    ctx.invoke(cli.commands["log"], hearing=SAMPLE, as_of="12", as_json=False)
-    console.print(f"… and {count - 12} more: `hearing --store {store} log {SAMPLE}`")
+    _recorded(ws)
+    opening = _opening_span(ws)
+    ctx.invoke(
+        cli.commands["log"], hearing=SAMPLE, as_of=str(opening[1]), start=opening[0], as_json=False
+    )
+    console.print(f"The whole record: hearing --store {store} log {SAMPLE}", markup=False)
     failures = ws.catch_up()
     for name, show in (("transcript", _transcript), ("summary", _summary), ("audit", _audit)):
         if name in ws.host.projections:
@@ -66,6 +73,26 @@ def demo(ctx: click.Context, into: Path) -> None:
         ),
         markup=False,
     )
+
+
+def _recorded(ws: Any) -> None:
+    """How many events of each type the sample holds."""
+    counts = Counter(r["type"] for r in ws.archive.records(SAMPLE))
+    table = Table("event type", "count", title="What was recorded")
+    for event_type, n in counts.items():
+        table.add_row(event_type, str(n))
+    console.print(table)
+
+
+def _opening_span(ws: Any) -> tuple[int, int]:
+    """Positions from the opening segment's opening to its close."""
+    first = last = 1
+    for r in ws.archive.records(SAMPLE):
+        if r.get("segment") == "opening" and r["type"] == "SegmentOpened":
+            first = r["seq"]
+        if r.get("segment") == "opening" and r["type"] == "SegmentClosed":
+            last = r["seq"]
+    return first, last
 
 
 def _render(ws: object, name: str, fmt: str, **options: object) -> object:

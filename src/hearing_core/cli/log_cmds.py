@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 from rich.table import Table
@@ -151,26 +151,34 @@ def hearings(ctx: click.Context, as_json: bool) -> None:
 @cli.command()
 @click.argument("hearing")
 @click.option("--as-of", help="Stop at a position, or a time (ISO 8601 or HH:MM on the day).")
+@click.option("--from", "start", type=click.IntRange(min=1), help="Start at this position.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print JSON Lines records instead of a table."
 )
 @click.pass_context
-def log(ctx: click.Context, hearing: str, as_of: str | None, as_json: bool) -> None:
-    """List HEARING's events: position, time, type and a one-line gist."""
+def log(
+    ctx: click.Context, hearing: str, as_of: str | None, start: int | None, as_json: bool
+) -> None:
+    """List HEARING's events: position, time, type and a one-line gist.
+
+    Corrected events are marked with the position of their correction (among
+    the events listed up to --as-of: a later correction had not happened yet).
+    """
     ws = workspace(ctx)
     upto = ws.position_as_of(hearing, as_of)
     records = list(ws.archive.records(hearing, upto=upto))
-    if as_json:
-        write_lines(records, sys.stdout)
-        return
     corrected = {r["corrects"]: r["seq"] for r in records if r["type"] == "CorrectionIssued"}
-    table = Table("#", "at", "type", "gist", title=Text(f"{hearing}: {len(records)} events"))
+    shown = [r for r in records if start is None or r["seq"] >= start]
+    if as_json:
+        write_lines(shown, sys.stdout)
+        return
+    span = f"{shown[0]['seq']}-{shown[-1]['seq']}" if shown else "none"
+    as_of_note = f", as of #{upto}" if upto is not None else ""
+    title = Text(f"{hearing}: events {span} of {len(records)}{as_of_note}")
+    table = Table("#", "at", "type", "gist", title=title)
     table.columns[1].no_wrap = True
-    for r in records:
+    for r in shown:
         mark = f" [corrected by #{corrected[r['seq']]}]" if r["seq"] in corrected else ""
-        table.add_row(str(r["seq"]), r["at"], r["type"], Text(gist(r) + mark))
+        when = r["at"][:19].replace("T", " ")  # local time as recorded; `show` gives the offset
+        table.add_row(str(r["seq"]), when, r["type"], Text(gist(r) + mark))
     console.print(table)
-
-
-def write_records(records: Any, stream: IO[str]) -> None:
-    write_lines(records, stream)
