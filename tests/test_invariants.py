@@ -493,7 +493,7 @@ def test_cached_copies_are_independent() -> None:
             value.values()
             if isinstance(value, dict)
             else value
-            if isinstance(value, list)
+            if isinstance(value, list | set)
             else [value]
         )
         for item in items:

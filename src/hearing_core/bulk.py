@@ -15,7 +15,7 @@ import has written but not yet committed.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -37,15 +37,29 @@ class BulkWriter(Protocol):
 
 
 class _Writer:
-    def __init__(self, app: Application[Any], cursor: Any, kind: str) -> None:
+    """Opens the transaction at the first write, so an input refused early touches nothing."""
+
+    def __init__(self, app: Application[Any], kind: str, stack: ExitStack) -> None:
         self.app = app
         self.recorder: Any = app.recorder
-        self.cursor = cursor
         self.kind = kind
+        self.stack = stack
+        self.cursor: Any = None
+
+    def _begin(self) -> None:
+        datastore = self.recorder.datastore
+        if self.kind == "postgres":
+            conn = self.stack.enter_context(datastore.get_connection())
+            self.stack.enter_context(conn.transaction())
+            self.cursor = self.stack.enter_context(conn.cursor())
+        else:
+            self.cursor = self.stack.enter_context(datastore.transaction(commit=True))
 
     def write(self, events: Sequence[Any]) -> None:
         if not events:
             return
+        if self.cursor is None:
+            self._begin()
         stored = [self.app.mapper.to_stored_event(e) for e in events]
         if self.kind == "postgres":
             self.recorder._insert_stored_events(self.cursor, stored)
@@ -53,6 +67,9 @@ class _Writer:
             self.recorder._insert_events(self.cursor, stored)
 
     def read(self, originator_id: UUID) -> list[Any]:
+        if self.cursor is None:  # nothing written yet: the committed log is the whole truth
+            stored = self.recorder.select_events(originator_id)
+            return [self.app.mapper.to_domain_event(s) for s in stored]
         statement = self.recorder.select_events_statement
         if self.kind == "postgres":
             from psycopg.sql import SQL
@@ -78,14 +95,5 @@ class _Writer:
 @contextmanager
 def bulk_writer(app: Application[Any], kind: str) -> Iterator[BulkWriter]:
     """Yield a writer; commit when the block ends, roll back if it raises."""
-    recorder: Any = app.recorder
-    if kind == "postgres":
-        with (
-            recorder.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor() as curs,
-        ):
-            yield _Writer(app, curs, kind)
-    else:
-        with recorder.datastore.transaction(commit=True) as cursor:
-            yield _Writer(app, cursor, kind)
+    with ExitStack() as stack:
+        yield _Writer(app, kind, stack)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hearing_core.errors import RecordError
+from hearing_core.text import check_text
 
 if TYPE_CHECKING:  # jsonschema is imported when a record is first validated
-    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
 _SCHEMA_NAME = re.compile(r"^(?P<type>[A-Za-z]+)\.v(?P<version>\d+)\.json$")
@@ -47,10 +47,40 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 
 @cache
-def _validator(event_type: str) -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
+def _validator_class() -> Any:
+    """Draft 2020-12, made strict where Python's defaults are lax.
 
-    return Draft202012Validator(schemas()[event_type])
+    JSON Schema counts 2.0 as an integer, and Python's ``$`` also matches before
+    a final newline; a position must be a whole number and an id may not end
+    in a line break.
+    """
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def is_integer(checker: Any, instance: Any) -> bool:
+        return isinstance(instance, int) and not isinstance(instance, bool)
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
+        if isinstance(instance, str) and not _anchored(patrn).search(instance):
+            yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", is_integer)
+    return validators.extend(
+        Draft202012Validator, validators={"pattern": pattern}, type_checker=checker
+    )
+
+
+@cache
+def _anchored(patrn: str) -> re.Pattern[str]:
+    # A final "$" means the end of the text, as in ECMA 262, not "before a final newline".
+    if patrn.endswith("$") and not patrn.endswith("\\$"):
+        patrn = patrn[:-1] + r"\Z"
+    return re.compile(patrn)
+
+
+@cache
+def _validator(event_type: str) -> Any:
+    return _validator_class()(schemas()[event_type])
 
 
 def field_order(event_type: str) -> list[str]:
@@ -103,6 +133,7 @@ def validate_record(record: Any) -> None:
     error = best_match(_validator(event_type).iter_errors(record))
     if error is not None:
         raise RecordError(_describe(error), field=_path(error))
+    check_text(record)
 
 
 def validate_field(event_type: str, field: str, value: Any) -> None:
@@ -110,10 +141,9 @@ def validate_field(event_type: str, field: str, value: Any) -> None:
     properties = schemas()[event_type]["properties"]
     if field not in properties:
         raise RecordError(f"{event_type} has no field {field!r}", field=f"changes.{field}")
-    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    sub = Draft202012Validator(properties[field])
+    sub = _validator_class()(properties[field])
     error = best_match(sub.iter_errors(value))
     if error is not None:
         raise RecordError(_describe(error), field=f"changes.{field}")

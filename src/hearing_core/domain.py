@@ -12,6 +12,7 @@ event is triggered and stored with it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -31,8 +32,14 @@ from hearing_core.values import Participant, ProgrammeItem, SegmentState, Stakeh
 HEARING_NAMESPACE = uuid.UUID("5d7c1a4e-3f0b-5a8e-9c61-2b8f0e4d7a19")
 
 
+#: What a hearing's slug looks like (as in the catalogue's schemas).
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
 def hearing_id(slug: str) -> uuid.UUID:
-    """The stable aggregate id of the hearing with this slug."""
+    """The stable aggregate id of the hearing with this slug (refused if it is no slug)."""
+    if not SLUG.fullmatch(slug):
+        raise RecordError(f"{slug!r} is not a hearing slug (lower case letters, digits, -)")
     return uuid.uuid5(HEARING_NAMESPACE, slug)
 
 
@@ -134,6 +141,8 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
 
         def apply(self, aggregate: Hearing) -> None:
             aggregate.spans[self.originator_version] = (self.timestamp, self.ended_at)
+            aggregate.spoken_languages.add(self.language)
+            aggregate.spoken_languages.update(self.translations or ())
 
     class PledgeMade(Event):
         by: str
@@ -182,6 +191,8 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
                     if "ended_at" in self.changes
                     else end,
                 )
+            if corrected == "HearingScheduled":
+                aggregate.apply_schedule_correction(self.changes)
             if corrected == "ParticipantRegistered":
                 # Keep the participant in step, so later checks see the corrected group.
                 pid = aggregate.actors[self.corrects]
@@ -211,6 +222,8 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         self.taxonomy = {g.id: g.label for g in stakeholder_groups}
         self.segments: dict[str, SegmentState] = {item.id: SegmentState(item) for item in programme}
         self.participants: dict[str, Participant] = {}
+        #: Languages spoken or translated into so far.
+        self.spoken_languages: set[str] = set()
         #: Who acted in each event that names a participant, by position.
         self.actors: dict[int, str] = {}
         #: Start and end of every intervention, by position (for checking corrections).
@@ -222,6 +235,25 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
 
     #: Maps each event class name to its class (filled below the class body).
     EVENT_TYPES: ClassVar[dict[str, type[Any]]] = {}
+
+    def apply_schedule_correction(self, changes: Mapping[str, Any]) -> None:
+        """Bring the state in step with a corrected schedule (programme, taxonomy, ...)."""
+        for name in ("title", "date", "timezone"):
+            if name in changes:
+                setattr(self, name, changes[name])
+        if "languages" in changes:
+            self.languages = tuple(changes["languages"])
+        if "stakeholder_groups" in changes:
+            self.taxonomy = {g["id"]: g["label"] for g in changes["stakeholder_groups"]}
+        if "programme" in changes:
+            segments = {}
+            for item in changes["programme"]:
+                old = self.segments.get(item["id"])
+                new_item = ProgrammeItem(**item)
+                segments[item["id"]] = (
+                    attrs.evolve(old, item=new_item) if old else SegmentState(new_item)
+                )
+            self.segments = segments
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Hearing:
         """A copy for the repository's cache: containers are copied, their items are not.
@@ -307,8 +339,9 @@ for _cls in (
     Hearing.EVENT_TYPES[_cls.__name__] = _cls
 
 
-def check_timezone(name: str) -> None:
+def check_timezone(name: str, field: str = "timezone") -> None:
+    """Refuse a time zone name the IANA database does not know."""
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise RecordError(f"unknown time zone {name!r}", field="timezone") from None
+        raise RecordError(f"unknown time zone {name!r}", field=field) from None

@@ -51,6 +51,8 @@ def parse_record(
         raise RecordError(
             f"malformed JSON: {e.msg} (column {e.colno})", source=source, line=line
         ) from None
+    except RecursionError:
+        raise RecordError("JSON nested too deeply", source=source, line=line) from None
     except ValueError as e:
         raise RecordError(str(e), source=source, line=line) from None
     if not isinstance(value, dict):

@@ -42,7 +42,8 @@ SEALED_FIELDS: Mapping[str, tuple[str, tuple[str, ...]]] = {
 
 
 def is_envelope(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith("enc1:")
+    """Whether a value is an envelope (the whole value, not just its start)."""
+    return isinstance(value, str) and ENVELOPE.match(value) is not None
 
 
 def key_id_of(value: Any) -> str | None:
@@ -149,15 +150,18 @@ def _seal_fields(
     key = keys.get(key_id) if key_id else None
 
     def seal(field: str, value: str) -> str:
-        if is_envelope(value):
+        found = key_id_of(value)
+        if found is not None:  # an envelope: an archived export being imported
             if key_id is None:
                 raise RecordError(
                     "an encrypted value for a participant who is not protected",
                     field=prefix + field,
                 )
+            if found != key_id:
+                raise RecordError("encrypted under another participant's key", field=prefix + field)
             return value
         if key_id is None:
-            return value
+            return value  # plain text that merely starts like an envelope stays plain text
         if key is None:
             raise RecordError(
                 "this protected participant's key was destroyed: nothing more can be recorded "

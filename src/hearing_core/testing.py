@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import sqlite_utils
 from rich.console import Console
 
+from hearing_core.catalogue import validate_record
 from hearing_core.commands import apply_record, schedule
 from hearing_core.domain import Hearing, event_record
 from hearing_core.projection import Projection, Report, ReportRequest
@@ -106,6 +107,7 @@ class HearingBuilder:
     def add(self, record: dict[str, Any]) -> HearingBuilder:
         """Append any record (``hearing`` and ``at`` are filled in when missing)."""
         record = {"hearing": self.slug, "at": self._tick(), **record}
+        validate_record(record)  # the same checks an import makes
         apply_record(self.hearing, record)
         return self
 

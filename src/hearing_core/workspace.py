@@ -60,6 +60,14 @@ class Workspace:
             self.views_path, self.host.projections.values(), source=self.archive.identity()
         )
 
+    def close(self) -> None:
+        """Close the store, the key file and the read models (those that were opened)."""
+        if "readmodels" in self.__dict__:
+            self.readmodels.close()
+        if "archive" in self.__dict__:
+            self.archive.keys.close()
+            self.archive.close()
+
     # --- keeping read models current -------------------------------------------------
 
     def pending(self) -> int:

@@ -18,6 +18,7 @@ from hearing_audit.model import OVER_THRESHOLD, UNDER_THRESHOLD, balance_index, 
 from hearing_audit.projection import AuditProjection
 from hearing_audit.render import CSV_COLUMNS, AuditView
 from hearing_core import DEFAULT_STAKEHOLDER_GROUPS, RecordedEvent, Report, ReportRequest
+from hearing_core.errors import RecordError
 from hearing_core.readmodels import ReadModels
 from hearing_core.testing import (
     HearingBuilder,
@@ -735,6 +736,7 @@ def test_schedule_corrections_change_taxonomy_and_programme() -> None:
     b = built()
     groups = [
         {"id": "migrants", "label": "Migrants and refugees"},
+        {"id": "civil_society", "label": "Civil society organizations"},
         {"id": "academia", "label": "Academia"},
     ]
     programme = [
@@ -754,11 +756,13 @@ def test_schedule_corrections_change_taxonomy_and_programme() -> None:
         },
     ]
     doc = audit(b.correct(1, stakeholder_groups=groups, programme=programme).events, "test-hearing")
-    assert [g["label"] for g in doc["groups"]] == ["Migrants and refugees", "Academia"]
-    assert doc["taxonomy_size"] == 2
-    # civil_society (bo, mod) is no longer in the taxonomy: reported apart, not counted.
-    assert [o["group"] for o in doc["outside_taxonomy"]] == ["civil_society"]
-    assert doc["outside_taxonomy"][0]["turns"] == 2
+    assert [g["label"] for g in doc["groups"]] == [
+        "Migrants and refugees",
+        "Civil society organizations",
+        "Academia",
+    ]
+    assert doc["taxonomy_size"] == 3
+    assert doc["outside_taxonomy"] == []  # the core refuses to drop a group in use (below)
     assert abs(sum(g["time_share"] for g in doc["groups"]) - 1.0) < 1e-9
     rows = {r["segment"]: r for r in doc["programme"]}
     assert rows["opening"]["planned_seconds"] == 300
@@ -768,7 +772,9 @@ def test_schedule_corrections_change_taxonomy_and_programme() -> None:
     note = doc["corrections"][-1]
     assert note["event"] == "HearingScheduled"
     assert set(note["fields"]) == {"programme", "stakeholder_groups"}
-    assert "Speakers outside the taxonomy" in text(b.events, "test-hearing")
+    with pytest.raises(RecordError) as refused:  # civil_society has speakers: it must stay
+        built().correct(1, stakeholder_groups=[groups[0], groups[2]])
+    assert refused.value.field == "changes.stakeholder_groups"
 
 
 def test_cli_help_lists_the_commands() -> None:

@@ -58,19 +58,38 @@ class HearingGroup(click.Group):
         self._load_plugin_commands(ctx)
         return super().get_command(ctx, cmd_name)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the CLI; usage errors are one line too (exit 2), never click's usage block."""
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            message, code = "aborted", 1
+        except click.ClickException as e:
+            where = e.ctx.command_path if isinstance(e, click.UsageError) and e.ctx else "hearing"
+            message, code = f"{where}: {e.format_message()} (see {where} --help)", e.exit_code
+        fail(message, code)  # outside the except block: the exit carries no traceback
+        return None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except HearingCoreError as e:
-            fail(str(e))
+            message = str(e)
+        except (BrokenPipeError, KeyboardInterrupt):
+            message = ""
         except Exception as e:
             if not _is_store_failure(e):
                 raise
             # The store itself failed (locked, corrupt, unreachable): say so in one line.
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            fail(f"store: {first}")
-        except (BrokenPipeError, KeyboardInterrupt):
+            message = f"store: {first}"
+        # Exit outside the except block, so nothing (an open store, say) stays referenced
+        # from the exception's traceback after the command has finished.
+        if not message:
             sys.exit(130)
+        fail(message)
+        return None
 
 
 def _is_store_failure(error: Exception) -> bool:
@@ -156,7 +175,8 @@ def workspace(ctx: click.Context) -> Any:
     """The workspace for this invocation (opened once)."""
     from hearing_core.workspace import Workspace
 
-    obj = ctx.find_root().ensure_object(dict)
+    root = ctx.find_root()
+    obj = root.ensure_object(dict)
     if "workspace" not in obj:
         obj["workspace"] = Workspace(
             obj.get("store"),
@@ -165,6 +185,7 @@ def workspace(ctx: click.Context) -> Any:
             plugins_dir=obj.get("plugins_dir"),
             host=obj.get("host"),
         )
+        root.call_on_close(obj["workspace"].close)  # connections end with the command
     return obj["workspace"]
 
 

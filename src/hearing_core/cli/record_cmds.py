@@ -18,7 +18,7 @@ from hearing_core.catalogue import required_fields
 from hearing_core.cli import cli, console, workspace
 from hearing_core.errors import RecordError
 from hearing_core.gist import gist
-from hearing_core.interchange import parse_record
+from hearing_core.interchange import MAX_LINE_BYTES, parse_record
 from hearing_core.taxonomy import PLEDGE_LEVELS, PLEDGE_STATUSES, REGIONS, ROLES
 
 
@@ -61,7 +61,16 @@ def _ints(values: tuple[str, ...], field: str) -> list[int]:
 @click.pass_context
 def schedule(ctx: click.Context, file: Path, as_json: bool) -> None:
     """Schedule a hearing from a JSON FILE holding its HearingScheduled record."""
-    text = file.read_text(encoding="utf-8")
+    with file.open("rb") as stream:
+        raw = stream.read(MAX_LINE_BYTES + 1)
+    if len(raw) > MAX_LINE_BYTES:
+        raise RecordError(f"longer than {MAX_LINE_BYTES:,} bytes", source=str(file), line=1)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RecordError(
+            f"invalid UTF-8 at byte {e.start + 1}", source=str(file), line=1
+        ) from None
     _append(ctx, parse_record(text, source=str(file), line=1), as_json)
 
 
@@ -345,6 +354,8 @@ def correct(
             parsed[field] = json.loads(value)
         except json.JSONDecodeError:
             parsed[field] = value  # a bare word is taken as a string
+        except RecursionError:
+            raise RecordError("JSON nested too deeply", field=f"changes.{field}") from None
     _append(
         ctx,
         {

@@ -475,9 +475,23 @@ def to_csv(audit: Mapping[str, Any]) -> str:
                 value = "yes" if value else "no"
             elif value is None:
                 value = ""
-            row.append(safe(value))
+            row.append(csv_cell(safe(value)))
         writer.writerow(row)
     return out.getvalue()
+
+
+def csv_cell(value: Any) -> Any:
+    """Keep a spreadsheet from reading a cell as a formula (OWASP CSV injection).
+
+    Text starting with = + - @ (or a tab or carriage return) gets a leading
+    apostrophe; numbers are left as they are.
+    """
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
 
 
 # --- programme ----------------------------------------------------------------------------------
