@@ -1,7 +1,7 @@
 """Per-participant keys for protected speakers, kept apart from the event log.
 
-A small SQLite file (by default ``<store>.keys`` beside a SQLite store, or
-``hearing-keys.db`` for PostgreSQL; ``--keys`` or ``HEARING_KEYS`` to choose)
+A small SQLite file (by default ``<store>.keys`` beside a SQLite store, or in
+the user's data folder for PostgreSQL; ``--keys`` or ``HEARING_KEYS`` to choose)
 holds one AES-256 key per protected participant.  Destroying a key (``hearing
 forget``) makes everything encrypted under it unreadable for good, while the
 event log stays intact and verifiable.  ``secure_delete`` makes SQLite zero
