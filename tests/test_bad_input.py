@@ -13,7 +13,7 @@ a million-line file; bytes in argv that are not UTF-8): they run
 ``python -m hearing_core`` in a subprocess.
 
 Tests named ``test_core_bug_*`` (with a ``CORE BUG`` comment) are regression
-tests for bugs this corpus found in the core, each now fixed.
+tests for bugs this corpus found in the core, all now fixed.
 """
 
 from __future__ import annotations
@@ -968,10 +968,9 @@ def test_core_bug_deeply_nested_correction_value(sqlite_seeded: str, tmp_path: P
     assert err.startswith("error: field 'changes") and err.count("\n") == 1, err
 
 
-# --- open core bugs (strict xfail: remove the marker with the fix) --------------------------
+# --- regressions: core bugs 12 and 13 (fixed) --------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="CORE BUG 12, open")
 def test_core_bug_duplicate_keys_are_refused(seeded: str, tmp_path: Path) -> None:
     """CORE BUG 12 (interchange.parse_record): json.loads keeps the last of duplicate keys,
     so `{"name": "Alice", ..., "name": "Mallory"}` is recorded as Mallory without a word.
@@ -991,7 +990,6 @@ def test_core_bug_duplicate_keys_are_refused(seeded: str, tmp_path: Path) -> Non
 FUTURE = "2099-05-16T10:00:00-04:00"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="CORE BUG 13, open")
 @pytest.mark.parametrize(
     "changes",
     [{"at": FUTURE}, {"at": FUTURE, "ended_at": "2099-05-16T10:05:00-04:00"}],

@@ -283,6 +283,7 @@ def _check_corrected_values(
             raise RecordError("protection, once given, cannot be lifted", field=field)
     if corrected == "HearingScheduled":
         _check_schedule_changes(hearing, changes)
+    _check_corrected_times(hearing, corrected, changes)
     if corrected == "InterventionDelivered" and {"at", "ended_at"} & set(changes):
         start, end = hearing.spans[target]
         start = datetime.fromisoformat(changes.get("at", start.isoformat()))
@@ -402,18 +403,38 @@ OVERRUN = timedelta(hours=6)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+def _on_the_day(hearing: Hearing, at: datetime) -> bool:
+    tz = ZoneInfo(hearing.timezone)
+    day_start = datetime.combine(date.fromisoformat(hearing.date), time(0), tzinfo=tz)
+    return day_start <= at < day_start + timedelta(days=1) + OVERRUN
+
+
+def _check_corrected_times(hearing: Hearing, corrected: str, changes: Mapping[str, Any]) -> None:
+    """Corrected times keep the rules recorded ones obey: none in the future, and
+    proceedings on the hearing's day."""
+    for name in ("at", "ended_at"):
+        if name not in changes:
+            continue
+        moment = datetime.fromisoformat(changes[name])
+        field = f"changes.{name}"
+        if moment > datetime.now(UTC) + CLOCK_SKEW:
+            raise RecordError(f"{changes[name]} is in the future", field=field)
+        if name == "at" and corrected in PROCEEDINGS and not _on_the_day(hearing, moment):
+            raise RecordError(
+                f"{changes[name]} is not on the hearing's day ({hearing.date}, {hearing.timezone})",
+                field=field,
+            )
+
+
 def _check_when(hearing: Hearing, event_type: str, at: datetime, record: Record) -> None:
     """Refuse times in the future, and proceedings off the hearing's day."""
     if at > datetime.now(UTC) + CLOCK_SKEW:
         raise RecordError(f"{record['at']} is in the future", field="at")
-    if event_type in PROCEEDINGS:
-        tz = ZoneInfo(hearing.timezone)
-        day_start = datetime.combine(date.fromisoformat(hearing.date), time(0), tzinfo=tz)
-        if not day_start <= at < day_start + timedelta(days=1) + OVERRUN:
-            raise RecordError(
-                f"{record['at']} is not on the hearing's day ({hearing.date}, {hearing.timezone})",
-                field="at",
-            )
+    if event_type in PROCEEDINGS and not _on_the_day(hearing, at):
+        raise RecordError(
+            f"{record['at']} is not on the hearing's day ({hearing.date}, {hearing.timezone})",
+            field="at",
+        )
     if event_type == "InterventionDelivered":
         ended = _time(record, "ended_at")
         if ended > datetime.now(UTC) + CLOCK_SKEW:

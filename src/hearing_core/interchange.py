@@ -46,7 +46,7 @@ def parse_record(
 ) -> dict[str, Any]:
     """Decode one record; check it is a JSON object and, unless told not to, its schema."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_one_each)
     except json.JSONDecodeError as e:
         raise RecordError(
             f"malformed JSON: {e.msg} (column {e.colno})", source=source, line=line
@@ -65,6 +65,17 @@ def parse_record(
         except RecordError as e:
             raise e.located(source, line) from None
     return value
+
+
+def _one_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: a record saying two things of one field is
+    ambiguous (json.loads would silently keep the last)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r} in a JSON object")
+        out[key] = value
+    return out
 
 
 def _refuse_constant(name: str) -> Any:
