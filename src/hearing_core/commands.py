@@ -50,18 +50,7 @@ def schedule(record: Record) -> Hearing:
     check_timezone(record["timezone"])
     _check_date(record["date"], "date")
     at = _time(record, "at")
-    programme = []
-    seen: set[str] = set()
-    for i, item in enumerate(record["programme"]):
-        if item["id"] in seen:
-            raise RecordError(f"duplicate segment id {item['id']!r}", field=f"programme.{i}.id")
-        seen.add(item["id"])
-        for key in ("planned_start", "planned_end"):
-            _time(item, key)
-        try:
-            programme.append(ProgrammeItem(**item))
-        except ValueError as e:
-            raise RecordError(str(e), field=f"programme.{i}") from None
+    programme = _programme(record["programme"], "programme")
     groups = (
         tuple(StakeholderGroup(**g) for g in record["stakeholder_groups"])
         if "stakeholder_groups" in record
@@ -91,6 +80,33 @@ def schedule(record: Record) -> Hearing:
         digest=digest,
         **fields,
     )
+
+
+def _programme(items: list[dict[str, Any]], field: str) -> list[ProgrammeItem]:
+    """Programme items as value objects: unique ids, times with offsets, ends after starts."""
+    programme = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if item["id"] in seen:
+            raise RecordError(f"duplicate segment id {item['id']!r}", field=f"{field}.{i}.id")
+        seen.add(item["id"])
+        for key in ("planned_start", "planned_end"):
+            try:
+                _time(item, key)
+            except RecordError as e:
+                raise RecordError(e.message, field=f"{field}.{i}.{key}") from None
+        try:
+            programme.append(ProgrammeItem(**item))
+        except ValueError as e:
+            raise RecordError(str(e), field=f"{field}.{i}") from None
+    return programme
+
+
+def _keeps(used: set[str], kept: list[str], what: str, field: str) -> None:
+    """A corrected list must keep every entry the record already uses."""
+    missing = sorted(used - set(kept))
+    if missing:
+        raise RecordError(f"{missing[0]!r} {what}", field=field)
 
 
 def _check_date(text: str, field: str) -> None:
@@ -303,40 +319,25 @@ def _check_schedule_changes(hearing: Hearing, changes: dict[str, Any]) -> None:
     if "hearing" in changes:
         raise RecordError("a hearing's slug cannot be corrected", field="changes.hearing")
     if "programme" in changes:
-        ids = [item["id"] for item in changes["programme"]]
-        if len(set(ids)) != len(ids):
-            raise RecordError("duplicate segment id", field="changes.programme")
-        used = {sid for sid, state in hearing.segments.items() if state.actual is not None}
-        for i, item in enumerate(changes["programme"]):
-            try:
-                ProgrammeItem(**item)
-            except ValueError as e:
-                raise RecordError(str(e), field=f"changes.programme.{i}") from None
-        missing = sorted(used - set(ids))
-        if missing:
-            raise RecordError(
-                f"segment {missing[0]!r} was already held; the programme must keep it",
-                field="changes.programme",
-            )
+        ids = [item.id for item in _programme(changes["programme"], "changes.programme")]
+        held = {sid for sid, state in hearing.segments.items() if state.actual is not None}
+        _keeps(held, ids, "was already held; the programme must keep it", "changes.programme")
     if "stakeholder_groups" in changes:
         groups = [g["id"] for g in changes["stakeholder_groups"]]
-        used_groups = {
-            p.stakeholder_group for p in hearing.participants.values() if p.stakeholder_group
-        }
-        missing = sorted(used_groups - set(groups))
-        if missing:
-            raise RecordError(
-                f"group {missing[0]!r} has participants; the taxonomy must keep it",
-                field="changes.stakeholder_groups",
-            )
+        used = {p.stakeholder_group for p in hearing.participants.values() if p.stakeholder_group}
+        _keeps(
+            used,
+            groups,
+            "has participants; the taxonomy must keep it",
+            "changes.stakeholder_groups",
+        )
     if "languages" in changes:
-        spoken = set(hearing.spoken_languages)
-        missing = sorted(spoken - set(changes["languages"]))
-        if missing:
-            raise RecordError(
-                f"{missing[0]!r} was already spoken; the languages must keep it",
-                field="changes.languages",
-            )
+        _keeps(
+            set(hearing.spoken_languages),
+            changes["languages"],
+            "was already spoken; the languages must keep it",
+            "changes.languages",
+        )
 
 
 def _pledge_progress(hearing: Hearing, r: Record) -> dict[str, Any]:
