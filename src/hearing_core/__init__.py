@@ -16,7 +16,7 @@ from hearing_core.corrections import (
     pseudonyms,
 )
 from hearing_core.hookspecs import hookimpl
-from hearing_core.projection import Projection, Report, ReportRequest
+from hearing_core.projection import ALL_HEARINGS, Projection, Report, ReportRequest
 from hearing_core.recorded import RecordedEvent
 from hearing_core.taxonomy import (
     DEFAULT_STAKEHOLDER_GROUPS,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALL_HEARINGS",
     "DEFAULT_STAKEHOLDER_GROUPS",
     "GCM_OBJECTIVES",
     "PANEL_ROLES",

@@ -22,12 +22,18 @@ if TYPE_CHECKING:  # imported for annotations only: keeps `hearing --help` fast
     from hearing_core.recorded import RecordedEvent
 
 
+#: ``ReportRequest.hearing`` for a report over every hearing of the archive.
+ALL_HEARINGS = "*"
+
+
 @attrs.frozen
 class ReportRequest:
     """What a reader asked for: which hearing, in which format, with which options.
 
-    ``options`` carries report-specific settings (``language`` for the
-    transcript, for instance); a projection ignores the ones it does not know.
+    ``hearing`` is :data:`ALL_HEARINGS` (``"*"``) when the report is over the
+    whole archive (only for projections whose commands offer that).  ``options`` carries
+    report-specific settings (``language`` for the transcript, for instance);
+    a projection ignores the ones it does not know.
     """
 
     hearing: str

@@ -19,7 +19,7 @@ from hearing_core.archive import HearingArchive
 from hearing_core.errors import HearingCoreError
 from hearing_core.keystore import KeyStore
 from hearing_core.plugins import PluginHost, load_plugins
-from hearing_core.projection import Report, ReportRequest
+from hearing_core.projection import ALL_HEARINGS, Report, ReportRequest
 from hearing_core.protection import key_id_of
 from hearing_core.readmodels import Failure, ReadModels
 from hearing_core.recorded import RecordedEvent
@@ -127,6 +127,8 @@ class Workspace:
                         f"projection {projection!r} is stalled at position {f.position}: {f.error}"
                     )
             return self.readmodels.render(p, request)
+        if request.hearing == ALL_HEARINGS:
+            raise HearingCoreError("a report as of a moment, or uncorrected, needs a hearing")
         upto = self.position_as_of(request.hearing, as_of)
         temporary = ReadModels(":memory:", [p])
         events = self._hearing_events(request.hearing, upto, uncorrected)

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hearing_core.cli import cli, console, err_console, workspace
-from hearing_core.projection import Report, ReportRequest
+from hearing_core.projection import ALL_HEARINGS, Report, ReportRequest
 
 
 def _progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:
@@ -186,7 +186,7 @@ def emit(result: Any, output: Path | None) -> None:
 def run_report(
     ctx: click.Context,
     projection: str,
-    hearing: str,
+    hearing: str | None,
     fmt: str | None,
     *,
     as_of: str | None = None,
@@ -194,7 +194,11 @@ def run_report(
     output: Path | None = None,
     **options: Any,
 ) -> None:
-    """Render one projection's report for a hearing and print it (the body of report commands)."""
+    """Render one projection's report and print it (the body of report commands).
+
+    ``hearing`` None asks for a report over the whole archive, for projections
+    that render one (point-in-time and uncorrected readings need a hearing).
+    """
     ws = workspace(ctx)
     p = ws.host.projection(projection)
     if not p.formats:
@@ -204,9 +208,13 @@ def run_report(
         raise click.BadParameter(
             f"{fmt!r}; {projection} renders {', '.join(p.formats)}", param_hint="--format"
         )
-    ws.archive.hearing(hearing)  # a clear error for an unknown hearing
-    request = ReportRequest(hearing=hearing, format=fmt, options=options)
-    upto: Any = None if as_of is None else ws.position_as_of(hearing, as_of)
+    if hearing is None:
+        if as_of is not None or uncorrected:
+            raise click.UsageError("--as-of and --uncorrected need a HEARING")
+    else:
+        ws.archive.hearing(hearing)  # a clear error for an unknown hearing
+    request = ReportRequest(hearing=hearing or ALL_HEARINGS, format=fmt, options=options)
+    upto: Any = None if as_of is None or hearing is None else ws.position_as_of(hearing, as_of)
     emit(ws.report(projection, request, as_of=upto, uncorrected=uncorrected), output)
 
 
