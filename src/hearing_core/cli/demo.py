@@ -65,9 +65,16 @@ def demo(ctx: click.Context, into: Path) -> None:
         console.print(f"projection {f.projection} stalled at {f.position}: {f.error}", markup=False)
     console.print(
         Panel(
-            f"Try: hearing --store {store} transcript {SAMPLE} --as-of 11:00\n"
-            f"     hearing --store {store} audit {SAMPLE} --format json\n"
-            f"     hearing --store {store} export {SAMPLE} --format jsonl",
+            "\n".join(
+                [
+                    f"export HEARING_STORE={store}",
+                    f"hearing transcript {SAMPLE} --as-of 11:00",
+                    f"hearing audit {SAMPLE} --format json",
+                    f"hearing seal {SAMPLE}      then   hearing verify {SAMPLE}",
+                    f"hearing export {SAMPLE} --format html -o {SAMPLE}.html",
+                    "hearing --help",
+                ]
+            ),
             title="Next",
             expand=False,
         ),
