@@ -385,3 +385,50 @@ def test_replay_follow_updates_read_models_as_events_arrive(tmp_path: Path) -> N
         _, err = follower.communicate(timeout=30)
     assert follower.returncode == 0, err
     assert "Following the log" in err
+
+
+def test_demo_records_the_sample_and_shows_the_reports(tmp_path: Path) -> None:
+    env = {**os.environ, "HEARING_STORE": str(tmp_path / "my-archive.db")}  # never written
+    env.pop("HEARING_PLUGINS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "hearing_core", "demo", "--into", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for heading in (
+        "What was recorded",
+        "Transcript (opening)",
+        "digest",
+        "Stakeholder-balance audit",
+    ):
+        assert heading in done.stdout, heading
+    assert "Protected speaker 1" in done.stdout or "fl-maria" not in done.stdout
+    assert not (tmp_path / "my-archive.db").exists()
+    again = subprocess.run(
+        [sys.executable, "-m", "hearing_core", "demo", "--into", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr  # the demo folder is replaced, not appended to
+
+
+@pytest.mark.postgres
+def test_demo_into_a_postgresql_store(postgres_store_url: str, tmp_path: Path) -> None:
+    code, _, err = run(
+        "--store",
+        postgres_store_url,
+        "--views",
+        str(tmp_path / "v.db"),
+        "--keys",
+        str(tmp_path / "k.db"),
+        "demo",
+    )
+    assert code == 0, err
+    assert run("--store", postgres_store_url, "verify", SLUG)[0] == 0
+    code, _, err = run("--store", postgres_store_url, "demo")
+    assert code == 1 and "already holds" in err

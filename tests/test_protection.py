@@ -168,3 +168,29 @@ def test_refused_registration_leaves_no_key(tmp_path: Path) -> None:
         archive.record(dict(dup, at="2022-05-16T10:00:30-04:00"))  # duplicate id
     keys = tmp_path / "k.db.keys"
     assert sqlite3.connect(keys).execute("select count(*) from keys").fetchone()[0] == 1
+
+
+@pytest.mark.postgres
+def test_on_postgresql_too(postgres_store_url: str, tmp_path: Path) -> None:
+    """The same guarantees with the record in PostgreSQL: ciphertext only, forget, verify."""
+    from hearing_core.store import connect_postgres, events_table, postgres_schema, resolve
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in _records()) + "\n")
+    keys = tmp_path / "pg.keys"
+    base = ("--store", postgres_store_url, "--keys", str(keys), "--views", str(tmp_path / "v.db"))
+    code, _, err = run(*base, "import", str(src))
+    assert code == 0, err
+    location = resolve(postgres_store_url)
+    table = f'"{postgres_schema(location)}"."{events_table(location)}"'
+    with connect_postgres(location) as conn:
+        states = b"".join(bytes(r[0]) for r in conn.execute(f"SELECT state FROM {table}"))
+    for secret in (NAME, WORDS, "Hidden Org"):
+        assert secret.encode() not in states
+    assert b"public words" in states
+    code, out, _ = run(*base, "transcript", "prot", "--format", "json")
+    assert code == 0 and WORDS in out
+    assert run(*base, "forget", "prot", "p1", "--yes")[0] == 0
+    code, out, _ = run(*base, "transcript", "prot", "--format", "json")
+    assert code == 0 and WORDS not in out and "[withheld]" in out
+    assert run(*base, "verify", "prot")[0] == 0

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
 
 from hearing_core.catalogue import catalogue_dir
 from hearing_core.cli import cli, console, workspace
+from hearing_core.errors import HearingCoreError
 from hearing_core.interchange import read_lines
 
 SAMPLE = "imrf-2022-msh"
@@ -33,15 +35,27 @@ def sample_path() -> Path:
 )
 @click.pass_context
 def demo(ctx: click.Context, into: Path) -> None:
-    """Record the sample IMRF 2022 hearing into a fresh store and show the reports."""
-    into.mkdir(parents=True, exist_ok=True)
-    store = into / "hearings.db"
-    for old in [*into.glob("hearings.db*")]:
-        old.unlink()
-    obj = ctx.find_root().ensure_object(dict)
-    obj.update(store=str(store), views=None)
+    """Record the sample IMRF 2022 hearing into a fresh store and show the reports.
+
+    By default the store is a new SQLite file in --into.  Given `--store` on the
+    command line (a PostgreSQL URL, say), the sample is recorded there instead,
+    if that store does not hold it yet; HEARING_STORE is ignored here, so the
+    demo never writes into an archive by accident.
+    """
+    root = ctx.find_root()
+    obj = root.ensure_object(dict)
+    if root.get_parameter_source("store") == click.core.ParameterSource.COMMANDLINE:
+        store: str = obj["store"]
+    else:
+        into.mkdir(parents=True, exist_ok=True)
+        for old in [*into.glob("hearings.db*")]:
+            old.unlink()
+        store = str(into / "hearings.db")
+        obj.update(store=store, views=None, keys=None)
     obj.pop("workspace", None)
     ws = workspace(ctx)
+    if ws.archive.exists(SAMPLE):
+        raise HearingCoreError(f"{ws.location.display} already holds {SAMPLE}: give a fresh store")
     # The sample's protected speaker is encrypted; her key ships beside the sample.
     ws.archive.keys.load(sample_path().with_suffix(".keys.json"))
     with sample_path().open("rb") as stream:
@@ -49,14 +63,15 @@ def demo(ctx: click.Context, into: Path) -> None:
     console.print(Rule("hearing_core demo"))
     console.print(
         f"Recorded the sample hearing [bold]{SAMPLE}[/] ({count} immutable events) "
-        f"into [bold]{store}[/].",
+        f"into [bold]{escape(ws.location.display)}[/].",
     )
     _recorded(ws)
     opening = _opening_span(ws)
     ctx.invoke(
         cli.commands["log"], hearing=SAMPLE, as_of=str(opening[1]), start=opening[0], as_json=False
     )
-    console.print(f"The whole record: hearing --store {store} log {SAMPLE}", markup=False)
+    shown = ws.location.display  # never a password
+    console.print(f"The whole record: hearing --store {shown} log {SAMPLE}", markup=False)
     failures = ws.catch_up()
     for name, show in (("transcript", _transcript), ("summary", _summary), ("audit", _audit)):
         if name in ws.host.projections:
@@ -67,7 +82,7 @@ def demo(ctx: click.Context, into: Path) -> None:
         Panel(
             "\n".join(
                 [
-                    f"export HEARING_STORE={store}",
+                    f"export HEARING_STORE={shown}",
                     f"hearing transcript {SAMPLE} --as-of 11:00",
                     f"hearing audit {SAMPLE} --format json",
                     f"hearing seal {SAMPLE}      then   hearing verify {SAMPLE}",
