@@ -29,7 +29,7 @@ from hearing_core.taxonomy import (
     SEGMENT_KINDS,
     SG_REPORT_AREAS,
 )
-from hearing_core.text import escape_markdown, strip_controls
+from hearing_core.text import csv_cell, escape_markdown, strip_controls
 
 if TYPE_CHECKING:
     from hearing_core.cli.report_cmds import report_command, run_report
@@ -55,6 +55,7 @@ __all__ = [
     "ReportRequest",
     "__version__",
     "apply_corrections",
+    "csv_cell",
     "escape_markdown",
     "hookimpl",
     "pseudonyms",

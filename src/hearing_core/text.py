@@ -23,6 +23,20 @@ def strip_controls(text: str) -> str:
     return _UNSAFE.sub("", text)
 
 
+def csv_cell(value: Any) -> Any:
+    """Keep a spreadsheet from reading a cell as a formula (OWASP CSV injection).
+
+    Text starting with = + - @ (or a tab or carriage return) gets a leading
+    apostrophe; numbers, and text that reads as one, are left as they are.
+    """
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
 def escape_markdown(text: str) -> str:
     """Escape text for Markdown (CommonMark) so it renders literally, on one line per line.
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hearing_core import ALL_HEARINGS, Report, ReportRequest
+from hearing_core import ALL_HEARINGS, Report, ReportRequest, csv_cell
 from hearing_core.readmodels import ReadModels
 from hearing_core.recorded import RecordedEvent
 from hearing_core.testing import (
@@ -25,7 +25,6 @@ from hearing_core.testing import (
     sample_events,
 )
 from hearing_pledges.projection import PledgesProjection
-from hearing_pledges.render import csv_cell
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "events" / "samples" / "imrf-2022-msh.jsonl"

@@ -30,7 +30,7 @@ from hearing_audit.model import (
     parse,
     programme,
 )
-from hearing_core import Report, ReportRequest, strip_controls
+from hearing_core import Report, ReportRequest, csv_cell, strip_controls
 
 #: Shown for a missing value, and between the two ends of a time range.
 DASH = "\N{EN DASH}"
@@ -478,20 +478,6 @@ def to_csv(audit: Mapping[str, Any]) -> str:
             row.append(csv_cell(safe(value)))
         writer.writerow(row)
     return out.getvalue()
-
-
-def csv_cell(value: Any) -> Any:
-    """Keep a spreadsheet from reading a cell as a formula (OWASP CSV injection).
-
-    Text starting with = + - @ (or a tab or carriage return) gets a leading
-    apostrophe; numbers are left as they are.
-    """
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
 
 
 # --- programme ----------------------------------------------------------------------------------

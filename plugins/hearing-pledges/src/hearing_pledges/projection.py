@@ -46,8 +46,8 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-# Writes are plain SQL: one statement per change, nothing that probes SQLite's features
-# from inside ``handle`` (where the host's write guard is active).
+# Writes are plain SQL: one statement per change, where sqlite-utils' upsert would
+# first look the table up (replay runs this for every event).
 
 
 def _upsert(

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hearing_core import GCM_OBJECTIVES, escape_markdown, strip_controls
+from hearing_core import GCM_OBJECTIVES, csv_cell, escape_markdown, strip_controls
 from hearing_pledges.model import (
     STATUS_LABELS,
     Correction,
@@ -414,20 +414,6 @@ CSV_COLUMNS = (
     "last_note",
     "corrections",
 )
-
-
-def csv_cell(value: Any) -> Any:
-    """Keep a spreadsheet from reading a cell as a formula (OWASP CSV injection).
-
-    Text starting with = + - @ (or a tab or carriage return) gets a leading
-    apostrophe; numbers are left as they are.
-    """
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return value
 
 
 def _csv_value(value: Any) -> str:

@@ -60,8 +60,8 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-# Writes are plain SQL: sqlite-utils' upsert probes SQLite's features by creating a
-# scratch table on first use, which the host's write guard refuses inside ``handle``.
+# Writes are plain SQL: one statement per change, where sqlite-utils' upsert would
+# first look the table up (replay runs this for every event).
 
 
 def _upsert(
