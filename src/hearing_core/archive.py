@@ -291,7 +291,7 @@ class HearingArchive(Application[UUID]):
         validate_record(record)
         slug = record["hearing"]
         if record["type"] == "HearingScheduled":
-            if slug in pending or self._stored_events(slug):
+            if slug in pending or self._scheduled(slug):
                 raise RecordError(f"hearing {slug!r} is already scheduled", field="hearing")
             pending[slug] = schedule(record)
             return pending[slug]
@@ -305,11 +305,11 @@ class HearingArchive(Application[UUID]):
         apply_record(hearing, self._seal(hearing, record))
         return hearing
 
-    def _stored_events(self, slug: str) -> list[Any]:
-        """A hearing's events, through the open import's transaction if there is one."""
+    def _scheduled(self, slug: str) -> bool:
+        """Whether the hearing exists, counting what the open import has written (if any)."""
         if self._reader is not None:
-            return self._reader.read(hearing_id(slug))
-        return list(self.events.get(hearing_id(slug)))
+            return bool(self._reader.read(hearing_id(slug)))
+        return self.exists(slug)
 
     def _load(self, slug: str) -> Hearing:
         """A hearing's current state, to apply a record to."""
@@ -320,7 +320,7 @@ class HearingArchive(Application[UUID]):
                 raise RecordError(
                     f"no hearing {slug!r} has been scheduled", field="hearing"
                 ) from None
-        events = self._stored_events(slug)
+        events = self._reader.read(hearing_id(slug))
         if not events:
             raise RecordError(f"no hearing {slug!r} has been scheduled", field="hearing")
         hearing: Any = None
