@@ -14,6 +14,10 @@ EDITABLE_PLUGINS = $(foreach p,$(PLUGIN_DIRS),-e $(p))
 
 demo: install
 	$(BIN)/hearing demo
+	@echo 'Browse the archive in Datasette (the web extra, installed by make install-dev):'
+	@echo '  $(BIN)/python -m pip install -e ".[web]"'
+	@echo '  $(BIN)/hearing --store hearing-demo/hearings.db publish hearing-demo/site'
+	@echo '  $(BIN)/hearing serve hearing-demo/site'
 
 test: install-dev services lint typecheck pytest
 
@@ -28,7 +32,7 @@ $(VENV)/.installed: pyproject.toml $(PLUGINS)
 
 # The example third-party plugin is installed for the tests as a distribution of its own.
 $(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml examples/hearing-language-time/pyproject.toml
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]' -e examples/hearing-language-time
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres,web]' -e examples/hearing-language-time
 	touch $@
 
 # PostgreSQL for the store tests, Chromium for the HTML transcript test.

@@ -103,7 +103,7 @@ def test_every_intervention_appears_with_its_facts() -> None:
     records = sample()
     page = to_html(records)
     doc = lxml.html.document_fromstring(page)
-    articles = doc.findall(".//article")
+    articles = doc.findall(".//article[@class='intervention']")
     assert len(articles) == len(interventions(records)) == 44
     labels = {g["id"]: g["label"] for g in by_seq(records, 1)["stakeholder_groups"]}
     people = {r["participant"]: r for r in records if r["type"] == "ParticipantRegistered"}
@@ -177,7 +177,12 @@ def test_corrections_are_visible_notes() -> None:
     assert [li.get("id") for li in items] == ["correction-120", "correction-121", "correction-122"]
     assert "Northern Coast Migrant Workers' Union" in items[0].text_content()
     assert "Pledge by Samuel Tesfaye" in items[2].text_content()
-    assert len(doc.findall(".//aside")) == 1  # only record 71's intervention was corrected
+    # Record 71's intervention and record 96's pledge were corrected: each carries its note.
+    asides = doc.findall(".//aside")
+    assert [a.getparent().get("id") for a in asides] == ["intervention-71", "pledge-96"]
+    pledge = doc.get_element_by_id("pledge-96")
+    objectives = [li.text for li in pledge.findall(".//ul[@class='codes']/li")]
+    assert [o.split(":")[0] for o in objectives] == ["19", "20"]  # as corrected
 
 
 def test_uncorrected_shows_the_original_record() -> None:
@@ -313,3 +318,33 @@ def test_a_regional_variant_counts_as_the_language() -> None:
     art = article(to_html(records, language="en"), 36)
     assert art.find("p[@class='language-note']") is None
     assert art.find("div[@class='text']").get("lang") == "en-GB"  # type: ignore[union-attr]
+
+
+def test_recommendations_pledges_and_summations_are_in_place() -> None:
+    records = sample()
+    page = to_html(records)
+    doc = lxml.html.document_fromstring(page)
+    kinds = {"PledgeMade": "pledge", "RecommendationMade": "recommendation"}
+    kinds["SummationDelivered"] = "summation"
+    made = [r for r in records if r["type"] in kinds]
+    assert len(made) == 28  # as many as the Markdown transcript has
+    for r in made:
+        art = doc.get_element_by_id(f"{kinds[r['type']]}-{r['seq']}")
+        section = art.getparent()
+        assert section.get("id") == f"segment-{r['segment']}"
+        text = " ".join(art.text_content().split())
+        if "text" in r:
+            assert " ".join(r["text"].split()) in text
+        for point in r.get("key_points", []):
+            assert point in text
+        codes = [li.text.split(":")[0] for li in art.findall(".//ul[@class='codes']/li")]
+        if r["seq"] != 96:  # corrected; see above
+            assert codes == [
+                str(n) for n in r.get("gcm_objectives", []) + r.get("sg_report_areas", [])
+            ]
+    # In the order they were made, among the interventions of their segment.
+    for section in doc.findall(".//main/section"):
+        seqs = [int(a.get("id").rsplit("-", 1)[1]) for a in section.findall("article")]
+        assert seqs == sorted(seqs)
+    rec = doc.get_element_by_id("recommendation-43")
+    assert "Promoting inclusive societies" in rec.text_content()  # SG report area 1, by name

@@ -75,7 +75,8 @@ def test_hostile_text_never_runs_in_a_browser(tmp_path: Path) -> None:
     assert article.find("h3/bdi").text == HOSTILE  # type: ignore[union-attr]
     assert (doc.findtext(".//title") or "").startswith(HOSTILE)
     # The browser saw the whole page: every intervention and segment.
-    assert len(doc.findall(".//article")) == 44
+    assert len(doc.findall(".//article[@class='intervention']")) == 44
+    assert len(doc.findall(".//article[@class]")) == 44 + 28  # and every contribution
     assert len(doc.findall(".//main/section[@class='segment']")) == 6
 
 

@@ -50,19 +50,19 @@ def import_(ctx: click.Context, file: Path, keys_file: Path | None, as_json: boo
         console.print(f"Imported {count} events from {source} into {ws.location.display}.")
 
 
-EXPORT_FORMATS = ("jsonl", "akn", "popolo", "html")
-
-
 @cli.command()
-@click.argument("hearing")
+@click.argument("hearing", required=False)
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(EXPORT_FORMATS),
     default="jsonl",
     show_default=True,
-    help="jsonl: the archival interchange format; akn: Akoma Ntoso 3.0 debate; "
-    "popolo: Popolo JSON; html: a standalone transcript page.",
+    is_flag=False,
+    flag_value="",
+    metavar="NAME",
+    help="An export format: jsonl (the archival interchange format), akn (Akoma Ntoso 3.0), "
+    "popolo (Popolo JSON), html (a transcript page), or one a plugin registers. "
+    "`--format` alone lists what is registered.",
 )
 @click.option("--as-of", help="A position in the record, or a time (ISO 8601 or HH:MM on the day).")
 @click.option("--uncorrected", is_flag=True, help="As originally recorded (akn, popolo, html).")
@@ -71,7 +71,7 @@ EXPORT_FORMATS = ("jsonl", "akn", "popolo", "html")
 @click.pass_context
 def export(
     ctx: click.Context,
-    hearing: str,
+    hearing: str | None,
     fmt: str,
     as_of: str | None,
     uncorrected: bool,
@@ -79,24 +79,42 @@ def export(
     output: Path | None,
 ) -> None:
     """Write HEARING's record in an open format (jsonl is exact: import gives it back)."""
+    from hearing_core.exports.registry import (
+        ExportRequest,
+        all_exporters,
+        builtin_exporters,
+        describe,
+    )
+
+    # The archival format is built in: exporting the record loads no plugin.
+    registered = builtin_exporters() if fmt == "jsonl" else all_exporters(workspace(ctx).host)
+    if not fmt:
+        _list_formats(describe(registered))
+        return
+    if hearing is None:
+        raise click.UsageError("Missing argument 'HEARING'.")
+    try:
+        exporter = registered.get(fmt)
+    except KeyError as e:
+        raise click.BadParameter(str(e.args[0]), param_hint="--format") from None
+    if uncorrected and not exporter.corrections:
+        raise click.UsageError(f"{fmt} is the record itself: corrections are events in it")
+    if language is not None and not exporter.languages:
+        raise click.UsageError(f"--language means nothing to the {fmt} format")
     ws = workspace(ctx)
     upto = ws.position_as_of(hearing, as_of)
-    records = ws.archive.records(hearing, upto=upto, reveal=fmt != "jsonl")
-    if fmt == "jsonl":
-        if uncorrected:
-            raise click.UsageError("jsonl is the record itself: corrections are events in it")
-        _write(output, lambda stream: write_lines(records, stream))
-        return
-    from hearing_core import exports
+    records = ws.archive.records(hearing, upto=upto, reveal=exporter.reveal)
+    request = ExportRequest(uncorrected=uncorrected, language=language)
+    if fmt != "jsonl":
+        records = iter(list(records))  # a bad record fails before anything is written
+    _write(output, lambda stream: exporter.write(records, stream, request))
 
-    items = list(records)
-    if fmt == "akn":
-        text = exports.to_akoma_ntoso(items, uncorrected=uncorrected)
-    elif fmt == "popolo":
-        text = exports.to_popolo(items, uncorrected=uncorrected)
-    else:
-        text = exports.to_html(items, uncorrected=uncorrected, language=language)
-    _write(output, lambda stream: stream.write(text if text.endswith("\n") else text + "\n"))
+
+def _list_formats(rows: list[Any]) -> None:
+    table = Table("format", "plugin", "description", title="Export formats")
+    for row in rows:
+        table.add_row(row["format"], row["plugin"], Text(row["description"]))
+    console.print(table)
 
 
 def _write(output: Path | None, writer: Any) -> None:

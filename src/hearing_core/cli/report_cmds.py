@@ -114,6 +114,9 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     ws = workspace(ctx)
     host = ws.host
     _ = host.projections  # collect them now, so each plugin's list (and failures) is complete
+    from hearing_core.exports.registry import all_exporters
+
+    all_exporters(host)  # and the export formats, so a refused one shows as a failure
     positions = ws.readmodels.positions()
     rows = []
     for info in sorted(host.plugins.values(), key=lambda i: i.name):

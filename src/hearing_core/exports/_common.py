@@ -241,6 +241,33 @@ class Intervention:
 
 
 @dataclass(frozen=True)
+class Contribution:
+    """A pledge, recommendation or summation, placed in its segment by time as it was made."""
+
+    seq: int
+    at: str
+    kind: str  # "pledge", "recommendation" or "summation"
+    by: str  # participant id: look it up in ``HearingView.persons``
+    segment: str | None
+    text: str | None  # pledges and recommendations
+    key_points: tuple[str, ...]  # summations
+    summarises: str | None  # summations: the segment summed up
+    gcm_objectives: tuple[int, ...]
+    sg_report_areas: tuple[int, ...]  # recommendations
+    level: str | None  # pledges
+    partners: tuple[str, ...]  # pledges
+    corrections: tuple[CorrectionNote, ...]
+
+
+#: The record types that are contributions, and their kind.
+CONTRIBUTION_KINDS: Mapping[str, str] = {
+    "PledgeMade": "pledge",
+    "RecommendationMade": "recommendation",
+    "SummationDelivered": "summation",
+}
+
+
+@dataclass(frozen=True)
 class Change:
     """One field changed by a correction, ready to show (identifying values withheld)."""
 
@@ -279,6 +306,7 @@ class HearingView:
     closed_at: str | None
     corrected: bool
     last_at: str  # ``at`` of the last record the view is built from (see DEBATE_TYPES)
+    contributions: tuple[Contribution, ...] = ()  # pledges, recommendations, summations; log order
 
     def person(self, participant: str) -> Person:
         found = self.persons.get(participant)
@@ -310,6 +338,10 @@ class HearingView:
 
     def interventions_in(self, segment_id: str) -> list[Intervention]:
         return [i for i in self.interventions if i.segment == segment_id]
+
+    def contributions_in(self, segment_id: str | None) -> list[Contribution]:
+        """The pledges, recommendations and summations made in a segment (None: in none)."""
+        return [c for c in self.contributions if c.segment == segment_id]
 
     def zone(self) -> tzinfo | None:
         try:
@@ -402,6 +434,7 @@ def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = Fa
     closed: dict[str, str] = {}
     moderators: dict[str, str] = {}
     interventions: list[tuple[dict[str, Any], tuple[AppliedCorrection, ...]]] = []
+    contributions: list[tuple[dict[str, Any], tuple[AppliedCorrection, ...]]] = []
     closed_at: str | None = None
     for r, applied in readings:
         kind = r["type"]
@@ -436,6 +469,8 @@ def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = Fa
             closed[r["segment"]] = r["at"]
         elif kind == "InterventionDelivered":
             interventions.append((r, applied))
+        elif kind in CONTRIBUTION_KINDS:
+            contributions.append((r, applied))
         elif kind == "HearingClosed":
             closed_at = r["at"]
 
@@ -503,7 +538,30 @@ def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = Fa
         )
         for r, applied in interventions
     )
-    return replace(view, interventions=items, corrections=tuple(notes[k] for k in sorted(notes)))
+    made = tuple(
+        Contribution(
+            seq=r["seq"],
+            at=r["at"],
+            kind=CONTRIBUTION_KINDS[r["type"]],
+            by=r["by"],
+            segment=r.get("segment"),
+            text=r.get("text"),
+            key_points=tuple(r.get("key_points") or ()),
+            summarises=r.get("summarises"),
+            gcm_objectives=tuple(r.get("gcm_objectives") or ()),
+            sg_report_areas=tuple(r.get("sg_report_areas") or ()),
+            level=r.get("level"),
+            partners=tuple(r.get("partners") or ()),
+            corrections=tuple(notes[a.seq] for a in applied),
+        )
+        for r, applied in contributions
+    )
+    return replace(
+        view,
+        interventions=items,
+        contributions=made,
+        corrections=tuple(notes[k] for k in sorted(notes)),
+    )
 
 
 def _target(view: HearingView, record: Mapping[str, Any]) -> str:

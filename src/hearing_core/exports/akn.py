@@ -24,7 +24,7 @@ and ``refersTo`` points at an ``eId`` in the references.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -44,6 +44,8 @@ from hearing_core.exports._common import (
     read_hearing,
     short_hash,
 )
+from hearing_core.exports.registry import Exporter, text_exporter
+from hearing_core.hookspecs import hookimpl
 
 AKN_NS = "http://docs.oasis-open.org/legaldocml/ns/akn/3.0"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
@@ -371,3 +373,14 @@ def to_akoma_ntoso(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = 
     _body(doc, view)
     xml = etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
     return xml.decode("utf-8")
+
+
+@hookimpl
+def register_exporters(register: Callable[[Exporter], None]) -> None:
+    register(
+        text_exporter(
+            "akn",
+            "Akoma Ntoso 3.0 debate (XML)",
+            lambda records, request: to_akoma_ntoso(records, uncorrected=request.uncorrected),
+        )
+    )

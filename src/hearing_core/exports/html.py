@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
 from hearing_core.exports._common import (
     ROLE_LABELS,
     Change,
+    Contribution,
     CorrectionNote,
     HearingView,
     Intervention,
@@ -32,6 +33,9 @@ from hearing_core.exports._common import (
     primary_subtag,
     read_hearing,
 )
+from hearing_core.exports.registry import Exporter, text_exporter
+from hearing_core.hookspecs import hookimpl
+from hearing_core.taxonomy import GCM_OBJECTIVES, SG_REPORT_AREAS
 
 # --- a tiny HTML tree that always escapes -----------------------------------------------
 
@@ -143,7 +147,13 @@ a { color: #0b5394; }
 a:focus, summary:focus { outline: 3px solid #0b5394; outline-offset: 2px; }
 .status, .segment-meta, .language-note, .protected-note, .no-text { color: #3b3b3b; }
 .language-note, .protected-note, .no-text { font-style: italic; }
-.intervention { border: 1px solid #c9d1d9; border-radius: .5rem; padding: 1rem; margin: 1rem 0; }
+.intervention, .contribution { border: 1px solid #c9d1d9; border-radius: .5rem; padding: 1rem;
+  margin: 1rem 0; }
+.contribution { border-inline-start: 6px solid #6a3d9a; background: #fbf9fe; }
+.contribution.pledge { border-inline-start-color: #1b7837; background: #f7fcf7; }
+.contribution.summation { border-inline-start-color: #8a5a00; background: #fffcf3; }
+.codes { margin: 0; padding-inline-start: 1.1rem; }
+.key-points { margin: .5rem 0 0; }
 .meta { display: grid; grid-template-columns: max-content 1fr; gap: .125rem 1rem;
   margin: .5rem 0; font-size: .95rem; }
 .meta div { display: contents; }
@@ -169,9 +179,12 @@ def _time(view: HearingView, value: str) -> _Node:
 
 
 def _text(lines: Sequence[str], language: str | None, cls: str = "text") -> _Node:
+    """Paragraphs of recorded text: in its language's direction, or ``auto`` when unknown."""
+    if language is None:
+        return h("div", {"class": cls, "dir": "auto"}, [h("p", {"dir": "auto"}, x) for x in lines])
     return h(
         "div",
-        {"class": cls, "lang": language, "dir": "rtl" if language and is_rtl(language) else None},
+        {"class": cls, "lang": language, "dir": "rtl" if is_rtl(language) else None},
         [h("p", None, line) for line in lines],
     )
 
@@ -196,14 +209,14 @@ def _change(change: Change, language: str | None = None) -> _Node:
         "li",
         None,
         f"{change.label} changed from ",
-        h("del", None, change.previous),
+        h("bdi", None, h("del", None, change.previous)),
         " to ",
-        h("ins", None, change.new),
+        h("bdi", None, h("ins", None, change.new)),
         ".",
     )
 
 
-def _correction_note(note: CorrectionNote, language: str) -> _Node:
+def _correction_note(note: CorrectionNote, language: str | None) -> _Node:
     return h(
         "aside",
         {"class": "correction", "aria-label": "Correction"},
@@ -218,7 +231,7 @@ def _correction_note(note: CorrectionNote, language: str) -> _Node:
             ").",
         ),
         h("ul", None, [_change(c, language if c.field == "text" else None) for c in note.changes]),
-        h("p", None, "Reason: ", note.reason),
+        h("p", None, "Reason: ", h("bdi", None, note.reason)),
     )
 
 
@@ -320,14 +333,124 @@ def _segment(view: HearingView, segment: Segment, language: str | None) -> _Node
         ]
     if facts:
         facts.append(".")
-    interventions = view.interventions_in(segment.id)
+    # Interventions, pledges, recommendations and summations in the order they were made.
+    entries: list[tuple[int, _Node]] = [
+        (i.seq, _intervention(view, i, language)) for i in view.interventions_in(segment.id)
+    ]
+    entries += [(c.seq, _contribution(view, c)) for c in view.contributions_in(segment.id)]
     return h(
         "section",
         {"class": "segment", "id": f"segment-{segment.id}", "aria-labelledby": heading_id},
-        h("h2", {"id": heading_id}, segment.title),
+        h("h2", {"id": heading_id, "dir": "auto"}, segment.title),
         h("p", {"class": "segment-meta"}, *facts) if facts else None,
-        [_intervention(view, i, language) for i in interventions]
+        [node for _, node in sorted(entries, key=lambda e: e[0])]
         or h("p", {"class": "no-text"}, "No intervention was recorded in this segment."),
+    )
+
+
+_KIND_LABELS = {"pledge": "Pledge", "recommendation": "Recommendation", "summation": "Summation"}
+
+
+def _numbered(numbers: Sequence[int], names: Mapping[int, str]) -> list[Child]:
+    """``15 (Provide access to basic services for migrants); 16 (...)`` as list items."""
+    return [h("li", None, f"{n}: {names[n]}" if n in names else str(n)) for n in numbers]
+
+
+def _contribution(view: HearingView, c: Contribution) -> _Node:
+    person = view.person(c.by)
+    heading_id = f"{c.kind}-{c.seq}-title"
+    what = _KIND_LABELS[c.kind]
+    if c.kind == "summation" and c.summarises:
+        heading: list[Child] = [
+            f"{what} of ",
+            h("bdi", None, view.segment_title(c.summarises)),
+            " by ",
+            h("bdi", None, person.name),
+        ]
+    else:
+        heading = [f"{what} by ", h("bdi", None, person.name)]
+    body: list[Child] = []
+    if c.text is not None:
+        body.append(_text(paragraphs(c.text), None))
+    if c.key_points:
+        body.append(
+            h("ul", {"class": "key-points"}, [h("li", {"dir": "auto"}, p) for p in c.key_points])
+        )
+    return h(
+        "article",
+        {
+            "class": f"contribution {c.kind}",
+            "id": f"{c.kind}-{c.seq}",
+            "aria-labelledby": heading_id,
+        },
+        h("h3", {"id": heading_id}, *heading),
+        h(
+            "p",
+            {"class": "protected-note"},
+            "This speaker's identity is protected: they are shown by a pseudonym.",
+        )
+        if person.protected
+        else None,
+        h(
+            "dl",
+            {"class": "meta"},
+            _row(
+                "Organization", h("bdi", None, person.organization) if person.organization else None
+            ),
+            _row("Stakeholder group", person.group_label),
+            _row("Time", _time(view, c.at)),
+            _row("Level", c.level.capitalize() if c.level else None),
+            _row(
+                "Partners",
+                [
+                    [h("bdi", None, p), "; " if n < len(c.partners) - 1 else None]
+                    for n, p in enumerate(c.partners)
+                ]
+                if c.partners
+                else None,
+            ),
+            _row(
+                "GCM objectives",
+                h("ul", {"class": "codes"}, _numbered(c.gcm_objectives, GCM_OBJECTIVES))
+                if c.gcm_objectives
+                else None,
+            ),
+            _row(
+                "SG report areas",
+                h("ul", {"class": "codes"}, _numbered(c.sg_report_areas, SG_REPORT_AREAS))
+                if c.sg_report_areas
+                else None,
+            ),
+        ),
+        body,
+        [_correction_note(note, None) for note in c.corrections],
+    )
+
+
+def _sections(view: HearingView) -> list[Segment]:
+    """The opened segments, and any other a pledge, recommendation or summation was made in."""
+    shown = list(view.segments)
+    ids = {s.id for s in shown}
+    for c in view.contributions:
+        if c.segment is not None and c.segment not in ids:
+            ids.add(c.segment)
+            found = view.segment(c.segment)
+            shown.append(
+                found or Segment(c.segment, "session", c.segment, None, None, None, None, None)
+            )
+    return shown
+
+
+def _loose(view: HearingView) -> _Node | None:
+    """Pledges, recommendations and summations not made in any segment."""
+    loose = view.contributions_in(None)
+    if not loose:
+        return None
+    return h(
+        "section",
+        {"class": "segment", "id": "not-in-a-segment", "aria-labelledby": "title-not-in-a-segment"},
+        h("h2", {"id": "title-not-in-a-segment"}, "Not tied to a segment"),
+        [_contribution(view, c) for c in loose],
     )
 
 
@@ -354,13 +477,13 @@ def _corrections(view: HearingView) -> _Node | None:
                     h(
                         "p",
                         None,
-                        h("strong", None, c.target),
+                        h("strong", None, h("bdi", None, c.target)),
                         f" (record {c.corrects}), corrected on ",
                         h("time", {"datetime": c.at}, long_date(c.at)),
                         f" (record {c.seq}):",
                     ),
                     h("ul", None, [_change(change) for change in c.changes]),
-                    h("p", None, "Reason: ", c.reason),
+                    h("p", None, "Reason: ", h("bdi", None, c.reason)),
                 )
                 for c in view.corrections
             ],
@@ -390,7 +513,7 @@ def _header(view: HearingView, language: str | None) -> _Node:
     return h(
         "header",
         {"class": "page"},
-        h("h1", None, view.title),
+        h("h1", {"dir": "auto"}, view.title),
         h(
             "p",
             None,
@@ -414,9 +537,12 @@ def _header(view: HearingView, language: str | None) -> _Node:
                 "ol",
                 None,
                 [
-                    h("li", None, h("a", {"href": f"#segment-{s.id}"}, s.title))
-                    for s in view.segments
+                    h("li", None, h("a", {"href": f"#segment-{s.id}", "dir": "auto"}, s.title))
+                    for s in _sections(view)
                 ],
+                h("li", None, h("a", {"href": "#not-in-a-segment"}, "Not tied to a segment"))
+                if view.contributions_in(None)
+                else None,
                 h("li", None, h("a", {"href": "#corrections"}, "Corrections"))
                 if view.corrections
                 else None,
@@ -452,8 +578,9 @@ def to_html(
             h(
                 "main",
                 {"id": "main"},
-                [_segment(view, s, language) for s in view.segments]
+                [_segment(view, s, language) for s in _sections(view)]
                 or h("p", None, "No segment has been opened yet."),
+                _loose(view),
                 _corrections(view),
             ),
             h(
@@ -471,3 +598,17 @@ def to_html(
     out = ["<!DOCTYPE html>\n"]
     _render(page, out)
     return "".join(out)
+
+
+@hookimpl
+def register_exporters(register: Callable[[Exporter], None]) -> None:
+    register(
+        text_exporter(
+            "html",
+            "a standalone, accessible transcript page (HTML5, no script)",
+            lambda records, request: to_html(
+                records, uncorrected=request.uncorrected, language=request.language
+            ),
+            languages=True,
+        )
+    )

@@ -23,7 +23,7 @@ Event dates drop fractional seconds: the Popolo date pattern has none.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -41,6 +41,8 @@ from hearing_core.exports._common import (
     short_hash,
     without_fraction,
 )
+from hearing_core.exports.registry import Exporter, text_exporter
+from hearing_core.hookspecs import hookimpl
 
 #: Which Popolo schema each collection's items follow.
 COLLECTIONS: Mapping[str, str] = {
@@ -275,3 +277,14 @@ def to_popolo(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = False
     """The hearing as Popolo JSON text (keys sorted, two-space indent, trailing newline)."""
     doc = popolo_document(records, uncorrected=uncorrected)
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+@hookimpl
+def register_exporters(register: Callable[[Exporter], None]) -> None:
+    register(
+        text_exporter(
+            "popolo",
+            "Popolo persons, organizations, memberships, events and speeches (JSON)",
+            lambda records, request: to_popolo(records, uncorrected=request.uncorrected),
+        )
+    )
