@@ -49,13 +49,15 @@ class _Node:
 
 @dataclass(frozen=True)
 class _Stylesheet:
-    """The page's CSS, the one text written unescaped: only ever the module's constant."""
+    """A page's CSS, the one text written unescaped: only ever a module's constant."""
+
+    css: str
 
 
 Child = Union[_Node, _Stylesheet, str, None, Sequence["Child"]]  # noqa: UP007 - recursive
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
-_VOID = frozenset({"meta", "br", "hr"})
+_VOID = frozenset({"meta", "br", "hr", "img", "link"})
 # Elements whose content starts on a new line (their children are blocks).
 _CONTAINERS = frozenset(
     {
@@ -74,6 +76,11 @@ _CONTAINERS = frozenset(
         "ol",
         "ul",
         "details",
+        "figure",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
     }
 )
 _INLINE = frozenset(
@@ -122,7 +129,7 @@ def _render(node: _Node, out: list[str]) -> None:
         if isinstance(child, str):
             out.append(_escape(child))
         elif isinstance(child, _Stylesheet):
-            out.append(f"\n{_CSS}\n")
+            out.append(f"\n{child.css}\n")
         else:
             _render(child, out)
     out.append(f"</{node.tag}>")
@@ -568,7 +575,7 @@ def to_html(
             h("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
             h("meta", {"name": "generator", "content": "hearing_core"}),
             h("title", None, f"{view.title} \u2013 record of the hearing"),
-            h("style", None, _Stylesheet()),
+            h("style", None, _Stylesheet(_CSS)),
         ),
         h(
             "body",
@@ -595,6 +602,16 @@ def to_html(
             ),
         ),
     )
+    return serialize(page)
+
+
+def stylesheet(css: str) -> _Stylesheet:
+    """A ``<style>`` element's content: pass a module constant, never text from a record."""
+    return _Stylesheet(css)
+
+
+def serialize(page: _Node) -> str:
+    """A whole ``<html>`` tree as a document, every text and attribute value escaped."""
     out = ["<!DOCTYPE html>\n"]
     _render(page, out)
     return "".join(out)

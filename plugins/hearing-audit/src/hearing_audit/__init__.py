@@ -1,7 +1,7 @@
 """hearing-core-audit: the stakeholder-balance audit plugin for hearing_core.
 
 Registers the ``audit`` projection, the ``hearing audit HEARING`` report
-command (formats table, json, csv, programme, status; ``--require-all-groups``)
+command (formats table, json, csv, programme, status, html; ``--require-all-groups``)
 and the moderator's live view ``hearing status HEARING``.  Imports stay light:
 rich tables and the renderer load only when a report is rendered.
 """
@@ -41,7 +41,7 @@ def register_commands(cli: click.Group) -> None:
                 "Stakeholder-balance audit of a hearing: who took part, speaking time and turns "
                 "per stakeholder group, coverage per segment, the balance index, officials, "
                 "regions and programme adherence.  Formats: table (default), json, csv, "
-                "programme, status."
+                "programme, status, html (a page with charts)."
             ),
             options=[
                 click.option(

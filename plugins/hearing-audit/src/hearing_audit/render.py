@@ -1,4 +1,4 @@
-"""The audit's report formats: table, json, csv, programme and status.
+"""The audit's report formats: table, json, csv, programme, status and html (in page.py).
 
 User text (titles, group labels, names, organizations, reasons) only ever
 reaches rich inside :class:`rich.text.Text` objects with controls stripped,
@@ -36,7 +36,7 @@ from hearing_core import Report, ReportRequest, csv_cell, strip_controls
 DASH = "\N{EN DASH}"
 
 #: Formats the --require-all-groups gate applies to (the audit proper).
-GATED_FORMATS = frozenset({"table", "json", "csv"})
+GATED_FORMATS = frozenset({"table", "json", "csv", "html"})
 
 CSV_COLUMNS = (
     "group",
@@ -106,6 +106,11 @@ def render_report(db: sqlite_utils.Database, request: ReportRequest) -> str | Re
     content: str | AuditView
     if fmt == "json":
         content = json.dumps(audit, ensure_ascii=False, indent=2) + "\n"
+    elif fmt == "html":
+        from hearing_audit.page import Links, audit_page, pledge_rows
+
+        links = Links(request.option("transcript_href"), request.option("archive_href"))
+        content = audit_page(audit, pledge_rows(db, request.hearing), links)
     elif fmt == "csv":
         content = to_csv(audit)
     else:
