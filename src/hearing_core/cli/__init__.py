@@ -199,6 +199,7 @@ from hearing_core.cli import (  # noqa: E402, F401
     archival_cmds,
     demo,
     log_cmds,
+    publish_cmds,
     record_cmds,
     report_cmds,
 )

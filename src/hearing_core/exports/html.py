@@ -498,7 +498,7 @@ def _corrections(view: HearingView) -> _Node | None:
     )
 
 
-def _header(view: HearingView, language: str | None) -> _Node:
+def _header(view: HearingView, language: str | None, audit_href: str | None = None) -> _Node:
     if view.corrected:
         status = (
             f"The record as corrected: {len(view.corrections)} correction"
@@ -553,15 +553,26 @@ def _header(view: HearingView, language: str | None) -> _Node:
                 h("li", None, h("a", {"href": "#corrections"}, "Corrections"))
                 if view.corrections
                 else None,
+                h("li", None, h("a", {"href": audit_href}, "Stakeholder-balance audit"))
+                if audit_href
+                else None,
             ),
         ),
     )
 
 
 def to_html(
-    records: Iterable[Mapping[str, Any]], *, uncorrected: bool = False, language: str | None = None
+    records: Iterable[Mapping[str, Any]],
+    *,
+    uncorrected: bool = False,
+    language: str | None = None,
+    audit_href: str | None = None,
 ) -> str:
-    """The hearing's record as one standalone HTML5 page (no script, inline CSS)."""
+    """The hearing's record as one standalone HTML5 page (no script, inline CSS).
+
+    ``audit_href``: where the hearing's audit page is, relative to this one (``hearing
+    publish`` writes the two side by side), to link it from the page's contents.
+    """
     if language is not None:
         check_language_tag(language)
     view = read_hearing(records, uncorrected=uncorrected)
@@ -581,7 +592,7 @@ def to_html(
             "body",
             None,
             h("a", {"class": "skip", "href": "#main"}, "Skip to the record"),
-            _header(view, language),
+            _header(view, language, audit_href),
             h(
                 "main",
                 {"id": "main"},
