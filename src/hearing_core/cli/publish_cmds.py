@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -217,9 +217,6 @@ def serve(folder: Path, port: int) -> None:
         "2000",
     ]
     console.print(Text(f"Serving {folder} on http://127.0.0.1:{port}/ (Ctrl-C stops it)"))
-    try:
-        done = subprocess.run(command, check=False)
-    except KeyboardInterrupt:
-        return
-    if done.returncode not in (0, -2, 130):
-        sys.exit(done.returncode)
+    sys.stdout.flush()
+    # Datasette takes this process's place: Ctrl-C and signals reach it, and nothing is orphaned.
+    os.execv(sys.executable, command)  # noqa: S606 - our own interpreter, fixed arguments

@@ -741,7 +741,7 @@ a:focus { outline: 3px solid #0b5394; outline-offset: 2px; }
 .verdict.absent { color: #a33a00; }
 section.chart { background: #fff; border: 1px solid #d8dde3; border-radius: .6rem;
   padding: 1rem 1.25rem; margin: 1.25rem 0; break-inside: avoid; }
-.pair { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1.25rem;
+.pair { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1.25rem;
   align-items: start; }
 figure { margin: 0; }
 figcaption { font-size: .85rem; color: #3b3b3b; margin-top: .25rem; }
