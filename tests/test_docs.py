@@ -346,3 +346,142 @@ def test_relative_links_resolve(page: str) -> None:
     for target in _links(DOCS / page):
         if target:
             assert (DOCS / target).exists(), f"docs/{page} links {target}, which does not exist"
+
+
+# --- the auditor's guide: every command it shows runs, and prints what it shows ------------
+
+AUDITOR_MD = DOCS / "auditor.md"
+_FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w-]*)\s*$")
+
+
+def console_commands(path: Path) -> list[tuple[str, list[str]]]:
+    """Every ``$ command`` of a page's console blocks (indented ones too), with the output
+    lines shown after it.  A command continues over lines until its quotes are closed."""
+    out: list[tuple[str, list[str]]] = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        fence = _FENCE.match(lines[i])
+        i += 1
+        if not fence or fence["lang"] != "console":
+            continue
+        indent = len(fence["indent"])
+        body = []
+        while not lines[i].strip().startswith("```"):
+            body.append(lines[i][indent:])
+            i += 1
+        i += 1
+        command: str | None = None
+        for line in body:
+            if command is not None and not _complete(command):
+                command += "\n" + line
+            elif line.startswith("$ "):
+                command = line[2:]
+                out.append((command, []))
+            elif out:
+                out[-1][1].append(line)
+            if out and command is not None:
+                out[-1] = (command, out[-1][1])
+    return out
+
+
+def _complete(command: str) -> bool:
+    try:
+        shlex.split(command, comments=True)
+    except ValueError:
+        return False
+    return True
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(command: str, env: dict[str, str], cwd: Path) -> str:
+    """Run a `hearing serve` command until it answers; return its home page; stop it."""
+    import os
+    import signal
+    import subprocess
+    import time
+    import urllib.request
+
+    port = _free_port()  # the page's port may be taken on a shared machine
+    command = re.sub(r"--port \d+", f"--port {port}", command)
+    server = subprocess.Popen(
+        ["bash", "-c", f"exec {command}"],
+        env=env,
+        cwd=cwd,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    return str(r.read().decode("utf-8"))
+            except OSError:
+                assert server.poll() is None, f"{command!r} stopped"
+                assert time.monotonic() < deadline, f"{command!r} did not answer in 120 s"
+                time.sleep(0.5)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_the_auditor_guide_parses_into_commands() -> None:
+    commands = [c for c, _ in console_commands(AUDITOR_MD)]
+    assert commands[0].startswith("hearing demo")
+    assert any(c.startswith("hearing publish site") for c in commands)
+    assert any(c.startswith("hearing serve site") for c in commands)
+    assert any(c.startswith("sqlite-utils query") and "\n" in c for c in commands)
+
+
+def test_every_command_of_the_auditor_guide_runs(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARING_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["COLUMNS"] = "200"
+    last = 0
+    commands = console_commands(AUDITOR_MD)
+    for n, (command, shown) in enumerate(commands):
+        if command.startswith("export "):
+            name, _, value = command.split(None, 1)[1].split("#")[0].strip().partition("=")
+            env[name] = value
+            continue
+        if command.startswith("hearing serve"):
+            home = _serve(command, env, tmp_path)
+            assert "/pages/audit-imrf-2022-msh.html" in home
+            continue
+        script = command.replace("$?", str(last))
+        done = subprocess.run(
+            ["bash", "-c", script],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        last = done.returncode
+        following = commands[n + 1][0] if n + 1 < len(commands) else ""
+        if not ("||" in command or following.startswith("echo $?")):
+            assert done.returncode == 0, f"{command!r} failed: {done.stderr[-1500:]}"
+        printed = [line.rstrip() for line in (done.stdout + done.stderr).splitlines()]
+        at = 0
+        for expected in shown:
+            if expected.strip() in ("", "..."):
+                continue
+            while at < len(printed) and printed[at].strip() != expected.strip():
+                at += 1
+            assert at < len(printed), (
+                f"{command!r} should print {expected!r}; it printed:\n" + "\n".join(printed[-40:])
+            )
+            at += 1
