@@ -176,9 +176,12 @@ def test_metadata_describes_every_table_and_column_and_the_queries_run(tmp_path:
         )
     ]
     assert sorted(tables) == sorted(database["tables"])
+    assert set(publication.TABLES) <= set(tables)
     for table in tables:
         described = database["tables"][table]
         assert described["title"] and described["description"], table
+        if table not in publication.TABLES:
+            continue  # a projection's own table: its plugin documents its columns
         columns = [c[1] for c in conn.execute(f"pragma table_info([{table}])")]
         assert sorted(columns) == sorted(described["columns"]), table
         assert all(described["columns"].values()), table
@@ -248,3 +251,43 @@ def test_publish_errors_are_one_line(tmp_path: Path) -> None:
     assert code == 1 and "no hearing 'nope'" in err and len(err.strip().splitlines()) == 1
     code, _, err = hearing("serve", str(busy))
     assert code == 2 and "holds no archive.db" in err
+
+
+def test_only_tables_recorded_free_of_personal_data_are_copied_and_still_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hearing_core.readmodels import ReadModels
+
+    db = store(tmp_path)
+    site = tmp_path / "site"
+    code, out, _ = hearing("--store", db, "publish", str(site))
+    if not hasattr(ReadModels, "owners"):
+        assert "no projection table copied (the read models record no table ownership)" in out
+    # Ownership as the read models record it; one projection wrongly claims a table with
+    # protected names in it is free of personal data: the scan still keeps them out.
+    recorded = {
+        "audit_groups": ("audit", False),
+        "summary_participants": ("summary", False),  # wrongly: it keeps names in clear
+        "transcript_items": ("transcript", False),  # wrongly: it keeps words in clear
+        "audit_participants": ("audit", True),
+    }
+    monkeypatch.setattr(ReadModels, "owners", lambda self: recorded, raising=False)
+    code, out, err = hearing("--store", db, "publish", str(site))
+    assert code == 0, err
+    assert "3 projection tables free of personal data copied" in out
+    conn = sqlite3.connect(site / "archive.db")
+    names = {n for (n,) in conn.execute("select name from sqlite_master where type='table'")}
+    assert {"audit_groups", "summary_participants", "transcript_items"} <= names
+    assert "audit_participants" not in names
+    rows = conn.execute(
+        "select participant, name, pseudonym from summary_participants where protected"
+    ).fetchall()
+    assert rows == [("[withheld]", "[withheld]", "Protected speaker 1")]
+    said = conn.execute("select person, text from transcript_items where seq in (67, 68)")
+    assert [tuple(r) for r in said] == [("[withheld]", "[withheld]")] * 2
+    assert conn.execute("select count(*) from audit_groups").fetchone() == (14,)
+    conn.close()
+    meta = json.loads((site / "metadata.json").read_text(encoding="utf-8"))
+    titles = {t: v["title"] for t, v in meta["databases"]["archive"]["tables"].items()}
+    assert "summary projection" in titles["summary_participants"]
+    assert_nothing_protected(site, secrets_of(db))

@@ -716,6 +716,72 @@ def metadata(
     }
 
 
+# --- the projections' own tables -----------------------------------------------------------
+
+
+def publishable_tables(readmodels: Any) -> tuple[list[str], list[str]] | None:
+    """(public, personal) projection tables, as the read-model database records them.
+
+    None when the read models keep no record of table ownership (then no projection table is
+    published: nothing says which of them hold personal data).
+    """
+    owners = getattr(readmodels, "owners", None)
+    if not callable(owners):
+        return None
+    recorded: Mapping[str, tuple[str, bool]] = owners()
+    public = sorted(t for t, (_, personal) in recorded.items() if not personal)
+    personal = sorted(t for t, (_, personal) in recorded.items() if personal)
+    return public, personal
+
+
+def copy_tables(
+    source: sqlite_utils.Database, target: Path, tables: Sequence[str], protected: Protected
+) -> int:
+    """Copy projection tables into the publication, redacting every text cell; cells redacted."""
+    db = sqlite_utils.Database(target)
+    redactions = 0
+    try:
+        for name in tables:
+            if name in TABLES or not source[name].exists():
+                continue
+            columns = source[name].columns_dict
+            db[name].create(columns)  # type: ignore[union-attr]
+            rows = []
+            for row in source[name].rows:
+                clean = {}
+                for key, value in row.items():
+                    if isinstance(value, str) and (
+                        protected.find(value) or protected.names_an_id(value)
+                    ):
+                        value = (
+                            WITHHELD if protected.names_an_id(value) else protected.redact(value)
+                        )
+                        redactions += 1
+                    clean[key] = value
+                rows.append(clean)
+            db[name].insert_all(rows)  # type: ignore[union-attr]
+        db.conn.commit()
+        db.vacuum()
+    finally:
+        db.close()
+    return redactions
+
+
+def projection_metadata(tables: Sequence[str], owners: Mapping[str, str]) -> dict[str, Any]:
+    """Datasette metadata for copied projection tables (their plugins document the columns)."""
+    return {
+        name: {
+            "title": f"{name} (read model of the {owners.get(name, '?')} projection)",
+            "description": (
+                f"A table of the {owners.get(name, '?')} projection's read model, which it "
+                "declares free of personal data; see that plugin's documentation for its "
+                "columns. Text naming a protected participant is withheld."
+            ),
+        }
+        for name in tables
+    }
+
+
 # --- the last check ------------------------------------------------------------------------
 
 

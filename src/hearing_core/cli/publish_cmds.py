@@ -74,8 +74,13 @@ def publish(
             f"Published {len(slugs)} hearing{'s' if len(slugs) != 1 else ''} into {folder}: "
             f"{DATABASE}, {METADATA}, {summary['pages']} pages; {summary['protected']} protected "
             f"participant{'s' if summary['protected'] != 1 else ''} shown by pseudonym only, "
-            f"{summary['redacted']} mention{'s' if summary['redacted'] != 1 else ''} redacted. "
-            f"Browse it: hearing serve {folder}"
+            f"{summary['redacted']} mention{'s' if summary['redacted'] != 1 else ''} redacted; "
+            + (
+                f"{summary['projection_tables']} projection tables free of personal data copied. "
+                if summary["ownership_known"]
+                else "no projection table copied (the read models record no table ownership). "
+            )
+            + f"Browse it: hearing serve {folder}"
         )
     )
 
@@ -97,10 +102,13 @@ def _build(
         METADATA,
         PAGES,
         PublicationError,
+        copy_tables,
         hearing_tables,
         leaks,
         metadata,
+        projection_metadata,
         protected_data,
+        publishable_tables,
         redacted,
         withheld,
         write_database,
@@ -152,6 +160,16 @@ def _build(
             (pages_dir / audit_page).write_text(str(page), encoding="utf-8")
             pages.append((audit_page, f"Stakeholder-balance audit: {view.title}"))
     write_database(site / DATABASE, tables)
+    # The projections' own tables: only those the read models record as free of personal data,
+    # and even those redacted and scanned like everything else.
+    ownership = publishable_tables(ws.readmodels)
+    copied: list[str] = []
+    if ownership is not None:
+        public, _personal = ownership
+        ws.catch_up()
+        copied = [t for t in public if t not in tables]
+        for protected in everything_protected:
+            redactions += copy_tables(ws.readmodels.db, site / DATABASE, copied, protected)
     meta = metadata(
         tables["hearings"],
         pages,
@@ -160,6 +178,9 @@ def _build(
         source=source or "hearing_core event log; seals " + ", ".join(seals),
         source_url=source_url,
     )
+    if copied:
+        owners = {t: p for t, (p, _) in ws.readmodels.owners().items()}
+        meta["databases"]["archive"]["tables"].update(projection_metadata(copied, owners))
     (site / METADATA).write_text(
         json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
@@ -172,7 +193,13 @@ def _build(
                 + ", ".join(found)
                 + " (nothing was written)"
             )
-    return {"pages": len(pages), "protected": protected_count, "redacted": redactions}
+    return {
+        "pages": len(pages),
+        "protected": protected_count,
+        "redacted": redactions,
+        "projection_tables": len(copied),
+        "ownership_known": ownership is not None,
+    }
 
 
 @cli.command()
