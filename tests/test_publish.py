@@ -291,3 +291,19 @@ def test_only_tables_recorded_free_of_personal_data_are_copied_and_still_redacte
     titles = {t: v["title"] for t, v in meta["databases"]["archive"]["tables"].items()}
     assert "summary projection" in titles["summary_participants"]
     assert_nothing_protected(site, secrets_of(db))
+
+
+@pytest.mark.postgres
+def test_publish_from_a_postgresql_store(postgres_store_url: str, tmp_path: Path) -> None:
+    code, _, err = hearing(
+        "--store", postgres_store_url, "import", "--keys-file", str(KEYS), str(SAMPLE)
+    )
+    assert code == 0, err
+    site = tmp_path / "site"
+    code, out, err = hearing("--store", postgres_store_url, "publish", str(site))
+    assert code == 0, err
+    assert "1 protected participant shown by pseudonym only" in out
+    conn = sqlite3.connect(site / "archive.db")
+    assert conn.execute("select count(*) from interventions").fetchone() == (44,)
+    conn.close()
+    assert_nothing_protected(site, ["Maria K. (illustrative)"])
