@@ -206,7 +206,13 @@ def _build(
 @click.argument(
     "folder", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path)
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8001,
+    show_default=True,
+    help="Port on 127.0.0.1.",
+)
 def serve(folder: Path, port: int) -> None:
     """Browse a publication (from `hearing publish DIR`) in Datasette, on 127.0.0.1 only.
 
