@@ -159,11 +159,11 @@ def test_killed_import_leaves_all_or_nothing(store_url: str, tmp_path: Path) -> 
 
 
 def _planned(slug: str, count: int) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for record in planned_hearing(slug, LIVE_EVENTS, step=LIVE_STEP):
-        out.append(record)
-        if len(out) >= count:
+        if len(out) >= count:  # checked first: a kill before the first commit leaves none
             break
+        out.append(record)
     return out
 
 
