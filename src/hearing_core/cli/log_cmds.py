@@ -87,7 +87,11 @@ def export(
     )
 
     # The archival format is built in: exporting the record loads no plugin.
-    registered = builtin_exporters() if fmt == "jsonl" else all_exporters(workspace(ctx).host)
+    registered = (
+        builtin_exporters(("hearing_core.exports.jsonl",))
+        if fmt == "jsonl"
+        else all_exporters(workspace(ctx).host)
+    )
     if not fmt:
         _list_formats(describe(registered))
         return

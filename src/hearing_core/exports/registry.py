@@ -112,11 +112,15 @@ class Registered:
             ) from None
 
 
-def builtin_exporters() -> Registered:
-    """hearing_core's own exporters, registered through the hook without any plugin host."""
+def builtin_exporters(modules: tuple[str, ...] = DEFAULT_PLUGINS) -> Registered:
+    """hearing_core's own exporters, registered through the hook without any plugin host.
+
+    ``modules``: a subset of :data:`DEFAULT_PLUGINS` (``jsonl`` alone imports no XML or
+    JSON Schema library).
+    """
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    for module in DEFAULT_PLUGINS:
+    for module in modules:
         manager.register(importlib.import_module(module), name=module)
     found = Registered()
     for impl in manager.hook.register_exporters.get_hookimpls():  # in registration order
