@@ -213,6 +213,7 @@ class HearingArchive(Application[UUID]):
         is saved, and memory stays flat however long the input.
         """
         pending: OrderedDict[str, Hearing] = OrderedDict()
+        chained = _DigestsEverywhere()
         batch: list[Any] = []
         count = 0
         try:
@@ -223,6 +224,7 @@ class HearingArchive(Application[UUID]):
                         hearing = self._apply(pending, record)
                     except RecordError as e:
                         raise e.located(source, line) from None
+                    chained.check(source, line, record)
                     batch.append(hearing.pending_events[-1])
                     count += 1
                     if len(batch) >= BATCH:
@@ -360,6 +362,41 @@ class HearingArchive(Application[UUID]):
                     f"no hearing {other!r} has been scheduled", field="pledge_hearing"
                 ) from None
         check_pledge_reference(target, record["pledge"])
+
+
+class _DigestsEverywhere:
+    """An input either carries the chain digest on every line of a hearing or on none.
+
+    A digest that is present is checked against the recomputed chain when the
+    record is applied; this catches the other half: lines whose digest was
+    stripped would otherwise be silently re-chained, hiding what was changed.
+    """
+
+    def __init__(self) -> None:
+        #: Per (source, hearing): whether its first line carried a digest, and that line.
+        self._first: dict[tuple[str, str], tuple[bool, int]] = {}
+
+    def check(self, source: str, line: int, record: Mapping[str, Any]) -> None:
+        key = (source, record["hearing"])
+        has = "digest" in record
+        first = self._first.setdefault(key, (has, line))
+        if first[0] == has:
+            return
+        if has:  # the hearing's earlier lines had none: the first of them is the culprit
+            raise RecordError(
+                f"no digest, but line {line} of hearing {record['hearing']!r} carries one: "
+                "an export's lines carry digests on every line of a hearing or on none",
+                field="digest",
+                source=source,
+                line=first[1],
+            )
+        raise RecordError(
+            f"no digest, but line {first[1]} of hearing {record['hearing']!r} carries one: "
+            "an export's lines carry digests on every line of a hearing or on none",
+            field="digest",
+            source=source,
+            line=line,
+        )
 
 
 def open_archive(store: str | None = None) -> HearingArchive:

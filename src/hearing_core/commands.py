@@ -1,119 +1,65 @@
-"""Commands: turn a validated record into an event on a :class:`Hearing`, or refuse it.
+"""Applying a record: check it against the hearing's state, then trigger its event.
 
-The record has already passed the catalogue's JSON Schema (shape and
-vocabularies); here are the rules that need the hearing's state: registered
-speakers, open segments, time order, the taxonomy in force, the record's
-positions.  A refusal raises :class:`RecordError` naming the field, and
-nothing is recorded.
+The record has already passed the catalogue's JSON Schema and been sealed;
+here are the checks common to every type (position, time order, the close)
+and the type's own rule from its spec (see :mod:`hearing_core.event_types`
+and :mod:`hearing_core.rules`), then the chain digest and the event.  A
+refusal raises :class:`RecordError` naming the field, and nothing is recorded.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from hearing_core.catalogue import validate_field
-from hearing_core.domain import (
-    Hearing,
-    build_record,
-    check_timezone,
-    default_taxonomy,
-    hearing_id,
-)
+from hearing_core.domain import Hearing, build_record, hearing_id
 from hearing_core.errors import RecordError
+from hearing_core.event_types import names_where, spec, specs
 from hearing_core.records import GENESIS_DIGEST, chain_digest
-from hearing_core.values import ProgrammeItem, StakeholderGroup
+from hearing_core.rules import (
+    CLOCK_SKEW,
+    OVERRUN,
+    check_pledge_reference,
+    on_the_day,
+    parse_time,
+)
+
+__all__ = [
+    "AFTER_CLOSE",
+    "CLOCK_SKEW",
+    "OVERRUN",
+    "PROCEEDINGS",
+    "apply_record",
+    "check_pledge_reference",
+    "schedule",
+]
 
 Record = Mapping[str, Any]
 
+#: Event types that may still be recorded after the hearing has closed (a view of the specs).
+AFTER_CLOSE = names_where(lambda s: s.after_close)
 
-def _time(record: Record, field: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(record[field])
-    except ValueError:
-        raise RecordError(
-            f"{record[field]!r} is not an ISO 8601 date and time", field=field
-        ) from None
-    if value.utcoffset() is None:
-        raise RecordError("must carry a UTC offset", field=field)
-    return value
+#: Events that happen in the hearing room, so on the hearing's day (a view of the specs).
+PROCEEDINGS = names_where(lambda s: s.proceeding)
 
 
-def schedule(record: Record) -> Hearing:
-    """Create a hearing from a ``HearingScheduled`` record."""
-    if record.get("seq", 1) != 1:
-        raise RecordError(
-            f"a new hearing's record starts at seq 1, not {record['seq']}", field="seq"
-        )
-    check_timezone(record["timezone"])
-    _check_date(record["date"], "date")
-    at = _time(record, "at")
-    programme = _programme(record["programme"], "programme")
-    groups = (
-        tuple(StakeholderGroup(**g) for g in record["stakeholder_groups"])
-        if "stakeholder_groups" in record
-        else default_taxonomy()
-    )
-    if len({g.id for g in groups}) != len(groups):
-        raise RecordError("duplicate stakeholder group id", field="stakeholder_groups")
-    fields: dict[str, Any] = {
-        "hearing": record["hearing"],
-        "title": record["title"],
-        "venue": record["venue"],
-        "date": record["date"],
-        "timezone": record["timezone"],
-        "languages": tuple(record["languages"]),
-        "programme": tuple(programme),
-        "stakeholder_groups": groups,
-    }
-    digest = chain_digest(
-        GENESIS_DIGEST,
-        build_record(fields["hearing"], "HearingScheduled", 1, {"timestamp": at, **fields}),
-    )
-    _check_digest(record, digest)
-    return Hearing._create(
-        Hearing.HearingScheduled,
-        id=hearing_id(record["hearing"]),
-        timestamp=at,
-        digest=digest,
-        **fields,
-    )
+class _Rules(Mapping[str, Callable[[Hearing, Record], dict[str, Any]]]):
+    """The state rule of every type but the scheduling one (a view of the specs)."""
+
+    def __getitem__(self, name: str) -> Callable[[Hearing, Record], dict[str, Any]]:
+        if name == "HearingScheduled":
+            raise KeyError(name)
+        return spec(name).rule
+
+    def __iter__(self) -> Any:
+        return (n for n in specs() if n != "HearingScheduled")
+
+    def __len__(self) -> int:
+        return len(specs()) - 1
 
 
-def _programme(items: list[dict[str, Any]], field: str) -> list[ProgrammeItem]:
-    """Programme items as value objects: unique ids, times with offsets, ends after starts."""
-    programme = []
-    seen: set[str] = set()
-    for i, item in enumerate(items):
-        if item["id"] in seen:
-            raise RecordError(f"duplicate segment id {item['id']!r}", field=f"{field}.{i}.id")
-        seen.add(item["id"])
-        for key in ("planned_start", "planned_end"):
-            try:
-                _time(item, key)
-            except RecordError as e:
-                raise RecordError(e.message, field=f"{field}.{i}.{key}") from None
-        try:
-            programme.append(ProgrammeItem(**item))
-        except ValueError as e:
-            raise RecordError(str(e), field=f"{field}.{i}") from None
-    return programme
-
-
-def _keeps(used: set[str], kept: list[str], what: str, field: str) -> None:
-    """A corrected list must keep every entry the record already uses."""
-    missing = sorted(used - set(kept))
-    if missing:
-        raise RecordError(f"{missing[0]!r} {what}", field=field)
-
-
-def _check_date(text: str, field: str) -> None:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        raise RecordError(f"{text!r} is not a calendar date (YYYY-MM-DD)", field=field) from None
+_RULES = _Rules()
 
 
 def _check_digest(record: Record, digest: str) -> None:
@@ -124,351 +70,67 @@ def _check_digest(record: Record, digest: str) -> None:
         )
 
 
-# --- rules that need the hearing's state ----------------------------------------------
+def schedule(record: Record) -> Hearing:
+    """Create a hearing from a ``HearingScheduled`` record."""
+    at = parse_time(record, "at")
+    the_spec = spec("HearingScheduled")
+    fields = the_spec.rule(None, record)
+    digest = chain_digest(
+        GENESIS_DIGEST,
+        build_record(fields["hearing"], "HearingScheduled", 1, {"timestamp": at, **fields}),
+    )
+    _check_digest(record, digest)
+    return Hearing._create(
+        the_spec.event_class,
+        id=hearing_id(record["hearing"]),
+        timestamp=at,
+        digest=digest,
+        **fields,
+    )
 
 
-def _participant(hearing: Hearing, record: Record, field: str) -> None:
-    pid = record[field]
-    if pid not in hearing.participants:
-        raise RecordError(f"{pid!r} is not a registered participant", field=field)
-
-
-def _group(hearing: Hearing, group: str | None, field: str) -> None:
-    if group is not None and group not in hearing.taxonomy:
-        raise RecordError(f"{group!r} is not a stakeholder group of this hearing", field=field)
-
-
-def _language(hearing: Hearing, code: str, field: str) -> None:
-    if code not in hearing.languages:
-        langs = ", ".join(hearing.languages)
-        raise RecordError(f"{code!r} is not a language of this hearing ({langs})", field=field)
-
-
-def _known_segment(hearing: Hearing, segment: str, field: str) -> None:
-    if segment not in hearing.segments:
-        raise RecordError(f"{segment!r} is not a segment of the programme", field=field)
-
-
-def _open_segment(hearing: Hearing, segment: str, field: str) -> None:
-    _known_segment(hearing, segment, field)
-    if hearing.open_segment != segment:
-        state = "closed" if hearing.segments[segment].is_closed else "not open"
-        raise RecordError(f"segment {segment!r} is {state}", field=field)
-
-
-def _registered(hearing: Hearing, r: Record) -> dict[str, Any]:
-    if r["participant"] in hearing.participants:
-        raise RecordError(
-            f"participant {r['participant']!r} is already registered", field="participant"
-        )
-    _group(hearing, r["stakeholder_group"], "stakeholder_group")
-    keys = ("participant", "name", "stakeholder_group", "organization", "region", "country")
-    fields = {k: r.get(k) for k in keys}
-    fields["protected"] = True if r.get("protected") else None
-    return fields
-
-
-def _opened(hearing: Hearing, r: Record) -> dict[str, Any]:
-    _known_segment(hearing, r["segment"], "segment")
-    state = hearing.segments[r["segment"]]
-    if state.actual is not None:
-        raise RecordError(f"segment {r['segment']!r} was already opened", field="segment")
-    if hearing.open_segment is not None:
-        raise RecordError(f"segment {hearing.open_segment!r} is still open", field="segment")
-    if r.get("moderator") is not None:
-        _participant(hearing, r, "moderator")
-    return {"segment": r["segment"], "moderator": r.get("moderator")}
-
-
-def _closed(hearing: Hearing, r: Record) -> dict[str, Any]:
-    _known_segment(hearing, r["segment"], "segment")
-    if not hearing.segments[r["segment"]].is_open:
-        state = "already closed" if hearing.segments[r["segment"]].is_closed else "not open"
-        raise RecordError(f"segment {r['segment']!r} is {state}", field="segment")
-    return {"segment": r["segment"]}
-
-
-def _intervention(hearing: Hearing, r: Record) -> dict[str, Any]:
-    _participant(hearing, r, "speaker")
-    _open_segment(hearing, r["segment"], "segment")
-    _language(hearing, r["language"], "language")
-    ended = _time(r, "ended_at")
-    if ended < _time(r, "at"):
-        raise RecordError("the intervention ends before it starts", field="ended_at")
-    for code in r.get("translations", {}):
-        _language(hearing, code, f"translations.{code}")
-    return {
-        "speaker": r["speaker"],
-        "segment": r["segment"],
-        "role": r["role"],
-        "language": r["language"],
-        "ended_at": ended,
-        "text": r.get("text"),
-        "translations": dict(r["translations"]) if r.get("translations") else None,
-    }
-
-
-def _segment_if_given(hearing: Hearing, r: Record) -> str | None:
-    if r.get("segment") is not None:
-        _open_segment(hearing, r["segment"], "segment")
-    return r.get("segment")
-
-
-def _pledge(hearing: Hearing, r: Record) -> dict[str, Any]:
-    _participant(hearing, r, "by")
-    return {
-        "by": r["by"],
-        "text": r["text"],
-        "gcm_objectives": tuple(r["gcm_objectives"]),
-        "level": r["level"],
-        "partners": tuple(r["partners"]) if r.get("partners") else None,
-        "segment": _segment_if_given(hearing, r),
-    }
-
-
-def _recommendation(hearing: Hearing, r: Record) -> dict[str, Any]:
-    _participant(hearing, r, "by")
-    return {
-        "by": r["by"],
-        "text": r["text"],
-        "sg_report_areas": tuple(r["sg_report_areas"]),
-        "gcm_objectives": tuple(r["gcm_objectives"]),
-        "segment": _segment_if_given(hearing, r),
-    }
-
-
-def _summation(hearing: Hearing, r: Record) -> dict[str, Any]:
-    _participant(hearing, r, "by")
-    _open_segment(hearing, r["segment"], "segment")
-    _known_segment(hearing, r["summarises"], "summarises")
-    return {
-        "by": r["by"],
-        "segment": r["segment"],
-        "summarises": r["summarises"],
-        "key_points": tuple(r["key_points"]),
-    }
-
-
-def _hearing_closed(hearing: Hearing, r: Record) -> dict[str, Any]:
-    if hearing.open_segment is not None:
-        raise RecordError(f"segment {hearing.open_segment!r} is still open", field="type")
-    return {}
-
-
-def _correction(hearing: Hearing, r: Record) -> dict[str, Any]:
-    target = r["corrects"]
-    if target > hearing.version:
-        raise RecordError(
-            f"there is no event at position {target} (the record has {hearing.version})",
-            field="corrects",
-        )
-    corrected = hearing.event_types[target - 1]
-    if corrected == "CorrectionIssued":
-        raise RecordError(
-            "a correction cannot be corrected; correct the original event again", field="corrects"
-        )
-    for name, value in r["changes"].items():
-        if name in ("type", "hearing", "seq", "digest"):
-            raise RecordError(f"{name!r} cannot be corrected", field=f"changes.{name}")
-        validate_field(corrected, name, value)
-    changes = dict(r["changes"])
-    _check_corrected_values(hearing, corrected, target, changes)
-    return {"corrects": target, "changes": changes, "reason": r["reason"]}
-
-
-def _check_corrected_values(
-    hearing: Hearing, corrected: str, target: int, changes: dict[str, Any]
-) -> None:
-    """The corrected event must still be one that could have happened."""
-    for name, value in changes.items():
-        field = f"changes.{name}"
-        if name in ("speaker", "by", "moderator") and value is not None:
-            _participant(hearing, {field: value}, field)
-        elif name in ("segment", "summarises"):
-            _known_segment(hearing, value, field)
-        elif name == "language":
-            _language(hearing, value, field)
-        elif name == "translations":
-            for code in value:
-                _language(hearing, code, f"{field}.{code}")
-        elif name == "stakeholder_group":
-            _group(hearing, value, field)
-        elif name == "participant":
-            raise RecordError("a participant's id cannot be corrected", field=field)
-        elif name == "protected" and value is not True:
-            raise RecordError("protection, once given, cannot be lifted", field=field)
-    if corrected == "HearingScheduled":
-        _check_schedule_changes(hearing, changes)
-    _check_corrected_times(hearing, corrected, changes)
-    if corrected == "InterventionDelivered" and {"at", "ended_at"} & set(changes):
-        start, end = hearing.spans[target]
-        start = datetime.fromisoformat(changes.get("at", start.isoformat()))
-        end = datetime.fromisoformat(changes.get("ended_at", end.isoformat()))
-        if end < start:
-            raise RecordError(
-                "the corrected intervention would end before it starts", field="changes.ended_at"
-            )
-
-
-def _check_schedule_changes(hearing: Hearing, changes: dict[str, Any]) -> None:
-    """A corrected schedule must be valid and still fit everything recorded under it."""
-    if "timezone" in changes:
-        check_timezone(changes["timezone"], "changes.timezone")
-    if "date" in changes:
-        _check_date(changes["date"], "changes.date")
-    if "hearing" in changes:
-        raise RecordError("a hearing's slug cannot be corrected", field="changes.hearing")
-    if "programme" in changes:
-        ids = [item.id for item in _programme(changes["programme"], "changes.programme")]
-        held = {sid for sid, state in hearing.segments.items() if state.actual is not None}
-        _keeps(held, ids, "was already held; the programme must keep it", "changes.programme")
-    if "stakeholder_groups" in changes:
-        groups = [g["id"] for g in changes["stakeholder_groups"]]
-        used = {p.stakeholder_group for p in hearing.participants.values() if p.stakeholder_group}
-        _keeps(
-            used,
-            groups,
-            "has participants; the taxonomy must keep it",
-            "changes.stakeholder_groups",
-        )
-    if "languages" in changes:
-        _keeps(
-            set(hearing.spoken_languages),
-            changes["languages"],
-            "was already spoken; the languages must keep it",
-            "changes.languages",
-        )
-
-
-def _pledge_progress(hearing: Hearing, r: Record) -> dict[str, Any]:
-    other = r.get("pledge_hearing")
-    if other is None or other == hearing.slug:
-        check_pledge_reference(hearing, r["pledge"])
-    # A pledge in another hearing is checked by the archive, which can read that hearing.
-    if r.get("by") is not None:
-        _participant(hearing, r, "by")
-    return {
-        "pledge": r["pledge"],
-        "status": r["status"],
-        "pledge_hearing": None if other == hearing.slug else other,
-        "note": r.get("note"),
-        "by": r.get("by"),
-    }
-
-
-def check_pledge_reference(hearing: Hearing, seq: int) -> None:
-    """Refuse a progress report that points at anything but a pledge of ``hearing``."""
-    if not 1 <= seq <= len(hearing.event_types):
-        raise RecordError(f"{hearing.slug!r} has no event at position {seq}", field="pledge")
-    if hearing.event_types[seq - 1] != "PledgeMade":
-        found = hearing.event_types[seq - 1]
-        raise RecordError(
-            f"position {seq} of {hearing.slug!r} is a {found}, not a pledge", field="pledge"
-        )
-
-
-_RULES: dict[str, Callable[[Hearing, Record], dict[str, Any]]] = {
-    "ParticipantRegistered": _registered,
-    "SegmentOpened": _opened,
-    "SegmentClosed": _closed,
-    "InterventionDelivered": _intervention,
-    "PledgeMade": _pledge,
-    "RecommendationMade": _recommendation,
-    "SummationDelivered": _summation,
-    "HearingClosed": _hearing_closed,
-    "CorrectionIssued": _correction,
-    "PledgeProgressReported": _pledge_progress,
-}
-
-#: Event types that may still be recorded after the hearing has closed.
-AFTER_CLOSE = frozenset({"CorrectionIssued", "PledgeProgressReported"})
-
-
-#: Events that happen in the hearing room, so on the hearing's day (local time).
-PROCEEDINGS = frozenset(
-    {
-        "SegmentOpened",
-        "SegmentClosed",
-        "InterventionDelivered",
-        "PledgeMade",
-        "RecommendationMade",
-        "SummationDelivered",
-        "HearingClosed",
-    }
-)
-
-#: How far past midnight a hearing's day may run over, in its own time zone.
-OVERRUN = timedelta(hours=6)
-
-#: Clock skew tolerated between a clerk's machine and ours.
-CLOCK_SKEW = timedelta(minutes=5)
-
-
-def _on_the_day(hearing: Hearing, at: datetime) -> bool:
-    tz = ZoneInfo(hearing.timezone)
-    day_start = datetime.combine(date.fromisoformat(hearing.date), time(0), tzinfo=tz)
-    return day_start <= at < day_start + timedelta(days=1) + OVERRUN
-
-
-def _check_corrected_times(hearing: Hearing, corrected: str, changes: Mapping[str, Any]) -> None:
-    """Corrected times keep the rules recorded ones obey: none in the future, and
-    proceedings on the hearing's day."""
-    for name in ("at", "ended_at"):
-        if name not in changes:
-            continue
-        moment = datetime.fromisoformat(changes[name])
-        field = f"changes.{name}"
-        if moment > datetime.now(UTC) + CLOCK_SKEW:
-            raise RecordError(f"{changes[name]} is in the future", field=field)
-        if name == "at" and corrected in PROCEEDINGS and not _on_the_day(hearing, moment):
-            raise RecordError(
-                f"{changes[name]} is not on the hearing's day ({hearing.date}, {hearing.timezone})",
-                field=field,
-            )
-
-
-def _check_when(hearing: Hearing, event_type: str, at: datetime, record: Record) -> None:
+def _check_when(hearing: Hearing, proceeding: bool, at: datetime, record: Record) -> None:
     """Refuse times in the future, and proceedings off the hearing's day."""
     if at > datetime.now(UTC) + CLOCK_SKEW:
         raise RecordError(f"{record['at']} is in the future", field="at")
-    if event_type in PROCEEDINGS and not _on_the_day(hearing, at):
+    if proceeding and not on_the_day(hearing, at):
         raise RecordError(
             f"{record['at']} is not on the hearing's day ({hearing.date}, {hearing.timezone})",
             field="at",
         )
-    if event_type == "InterventionDelivered":
-        ended = _time(record, "ended_at")
+    if "ended_at" in record:
+        ended = parse_time(record, "ended_at")
         if ended > datetime.now(UTC) + CLOCK_SKEW:
             raise RecordError(f"{record['ended_at']} is in the future", field="ended_at")
 
 
 def apply_record(hearing: Hearing, record: Record) -> None:
-    """Check a (schema-valid) record against the hearing's state and record its event."""
+    """Check a (schema-valid, sealed) record against the hearing's state and record its event."""
     event_type = record["type"]
     if event_type == "HearingScheduled":
         raise RecordError(f"hearing {hearing.slug!r} is already scheduled", field="type")
+    the_spec = spec(event_type)
     seq = hearing.version + 1
     if "seq" in record and record["seq"] != seq:
         raise RecordError(
             f"expected seq {seq} (the next position in {hearing.slug!r}), got {record['seq']}",
             field="seq",
         )
-    if hearing.is_closed and event_type not in AFTER_CLOSE:
+    if hearing.is_closed and not the_spec.after_close:
+        allowed = " and ".join(sorted(AFTER_CLOSE))
         raise RecordError(
-            f"hearing {hearing.slug!r} is closed; only corrections and pledge progress may follow",
-            field="type",
+            f"hearing {hearing.slug!r} is closed; only {allowed} may follow", field="type"
         )
-    at = _time(record, "at")
-    _check_when(hearing, event_type, at, record)
+    at = parse_time(record, "at")
+    _check_when(hearing, the_spec.proceeding, at, record)
     if at < hearing.modified_on:
         raise RecordError(
             f"time runs backwards: {record['at']} is before the previous event "
             f"({hearing.modified_on.isoformat()})",
             field="at",
         )
-    fields = _RULES[event_type](hearing, record)
-    event_class = Hearing.EVENT_TYPES[event_type]
+    fields = the_spec.rule(hearing, record)
     expected = hearing.make_record(event_type, seq, {"timestamp": at, **fields})
     digest = chain_digest(hearing.head_digest, expected)
     _check_digest(record, digest)
-    hearing.trigger_event(event_class, timestamp=at, digest=digest, **fields)
+    hearing.trigger_event(the_spec.event_class, timestamp=at, digest=digest, **fields)

@@ -17,16 +17,30 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 from eventsourcing.domain import Aggregate
 
+from hearing_core import gist as gists
+from hearing_core import rules
 from hearing_core.catalogue import required_fields
 from hearing_core.errors import RecordError
+from hearing_core.event_types import actor_fields, bind_to, declare, spec, specs
 from hearing_core.records import GENESIS_DIGEST, to_json_value
-from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
+from hearing_core.rules import check_timezone, default_taxonomy
 from hearing_core.values import Participant, ProgrammeItem, SegmentState, StakeholderGroup, TimeSpan
+
+__all__ = [
+    "ACTOR_FIELDS",
+    "HEARING_NAMESPACE",
+    "SLUG",
+    "Hearing",
+    "build_record",
+    "check_timezone",
+    "default_taxonomy",
+    "event_record",
+    "hearing_id",
+]
 
 #: Namespace of hearing ids: a hearing's id is uuid5(NAMESPACE, slug), stable across stores.
 HEARING_NAMESPACE = uuid.UUID("5d7c1a4e-3f0b-5a8e-9c61-2b8f0e4d7a19")
@@ -41,11 +55,6 @@ def hearing_id(slug: str) -> uuid.UUID:
     if not SLUG.fullmatch(slug):
         raise RecordError(f"{slug!r} is not a hearing slug (lower case letters, digits, -)")
     return uuid.uuid5(HEARING_NAMESPACE, slug)
-
-
-def default_taxonomy() -> tuple[StakeholderGroup, ...]:
-    """The GCM stakeholder groups, as the taxonomy of a hearing that declares none."""
-    return tuple(StakeholderGroup(k, v) for k, v in DEFAULT_STAKEHOLDER_GROUPS.items())
 
 
 def _fields(event: Any) -> dict[str, Any]:
@@ -71,6 +80,16 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
             _after_any_event(self, aggregate)
             return aggregate
 
+    @declare(
+        rule=rules.scheduled,
+        actor=None,
+        sealed=(),
+        after_close=False,
+        proceeding=False,
+        gist=gists.scheduled,
+        label="Schedule of the hearing",
+        in_debate=True,
+    )
     class HearingScheduled(Aggregate.Created):
         """The hearing is scheduled with a programme and a stakeholder taxonomy."""
 
@@ -88,6 +107,16 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         def at(self) -> datetime:
             return self.timestamp
 
+    @declare(
+        rule=rules.registered,
+        actor="participant",
+        sealed=("name", "organization"),
+        after_close=False,
+        proceeding=False,
+        gist=gists.registered,
+        label="Registration",
+        in_debate=True,
+    )
     class ParticipantRegistered(Event):
         participant: str
         name: str
@@ -108,6 +137,16 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
                 protected=bool(self.protected),
             )
 
+    @declare(
+        rule=rules.segment_opened,
+        actor=None,
+        sealed=(),
+        after_close=False,
+        proceeding=True,
+        gist=gists.segment_opened,
+        label="Opening of a segment",
+        in_debate=True,
+    )
     class SegmentOpened(Event):
         segment: str
         moderator: str | None = None
@@ -119,6 +158,16 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
             )
             aggregate.open_segment = self.segment
 
+    @declare(
+        rule=rules.segment_closed,
+        actor=None,
+        sealed=(),
+        after_close=False,
+        proceeding=True,
+        gist=gists.segment_closed,
+        label="Closing of a segment",
+        in_debate=True,
+    )
     class SegmentClosed(Event):
         segment: str
 
@@ -130,6 +179,16 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
             )
             aggregate.open_segment = None
 
+    @declare(
+        rule=rules.intervention,
+        actor="speaker",
+        sealed=("text", "translations"),
+        after_close=False,
+        proceeding=True,
+        gist=gists.intervention,
+        label="Intervention",
+        in_debate=True,
+    )
     class InterventionDelivered(Event):
         speaker: str
         segment: str
@@ -144,6 +203,16 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
             aggregate.spoken_languages.add(self.language)
             aggregate.spoken_languages.update(self.translations or ())
 
+    @declare(
+        rule=rules.pledge,
+        actor="by",
+        sealed=("text",),
+        after_close=False,
+        proceeding=True,
+        gist=gists.said_by,
+        label="Pledge",
+        in_debate=False,
+    )
     class PledgeMade(Event):
         by: str
         text: str
@@ -152,6 +221,16 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         partners: tuple[str, ...] | None = None
         segment: str | None = None
 
+    @declare(
+        rule=rules.recommendation,
+        actor="by",
+        sealed=("text",),
+        after_close=False,
+        proceeding=True,
+        gist=gists.said_by,
+        label="Recommendation",
+        in_debate=False,
+    )
     class RecommendationMade(Event):
         by: str
         text: str
@@ -159,16 +238,46 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gcm_objectives: tuple[int, ...]
         segment: str | None = None
 
+    @declare(
+        rule=rules.summation,
+        actor="by",
+        sealed=("key_points",),
+        after_close=False,
+        proceeding=True,
+        gist=gists.summation,
+        label="Summation",
+        in_debate=False,
+    )
     class SummationDelivered(Event):
         by: str
         segment: str
         summarises: str
         key_points: tuple[str, ...]
 
+    @declare(
+        rule=rules.hearing_closed,
+        actor=None,
+        sealed=(),
+        after_close=False,
+        proceeding=True,
+        gist=gists.hearing_closed,
+        label="Closing of the hearing",
+        in_debate=True,
+    )
     class HearingClosed(Event):
         def apply(self, aggregate: Hearing) -> None:
             aggregate.closed_at = self.timestamp
 
+    @declare(
+        rule=rules.pledge_progress,
+        actor=None,
+        sealed=(),
+        after_close=True,
+        proceeding=False,
+        gist=gists.pledge_progress,
+        label="Report of progress on a pledge",
+        in_debate=False,
+    )
     class PledgeProgressReported(Event):
         pledge: int
         status: str
@@ -176,6 +285,16 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         note: str | None = None
         by: str | None = None
 
+    @declare(
+        rule=rules.correction,
+        actor=None,
+        sealed=(),
+        after_close=True,
+        proceeding=False,
+        gist=gists.correction,
+        label="Correction",
+        in_debate=False,
+    )
     class CorrectionIssued(Event):
         corrects: int
         changes: dict[str, Any]
@@ -233,8 +352,8 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         self.event_types: list[str] = []
         self.head_digest = GENESIS_DIGEST
 
-    #: Maps each event class name to its class (filled below the class body).
-    EVENT_TYPES: ClassVar[dict[str, type[Any]]] = {}
+    #: Maps each event class name to its class (a view of the event-type registry).
+    EVENT_TYPES: ClassVar[Mapping[str, type[Any]]]
 
     def apply_schedule_correction(self, changes: Mapping[str, Any]) -> None:
         """Bring the state in step with a corrected schedule (programme, taxonomy, ...)."""
@@ -304,14 +423,8 @@ def event_record(event: Any, slug: str) -> dict[str, Any]:
     return record
 
 
-#: The field that names the participant acting in events of each type.
-ACTOR_FIELDS: dict[str, str] = {
-    "ParticipantRegistered": "participant",
-    "InterventionDelivered": "speaker",
-    "PledgeMade": "by",
-    "RecommendationMade": "by",
-    "SummationDelivered": "by",
-}
+#: The field that names the participant acting in events of each type (a view of the specs).
+ACTOR_FIELDS: Mapping[str, str] = actor_fields()
 
 
 def _after_any_event(event: Any, aggregate: Hearing) -> None:
@@ -319,29 +432,23 @@ def _after_any_event(event: Any, aggregate: Hearing) -> None:
     name = type(event).__name__
     aggregate.event_types.append(name)
     aggregate.head_digest = event.digest
-    if name in ACTOR_FIELDS:
-        aggregate.actors[event.originator_version] = getattr(event, ACTOR_FIELDS[name])
+    actor = spec(name).actor
+    if actor is not None:
+        aggregate.actors[event.originator_version] = getattr(event, actor)
 
 
-for _cls in (
-    Hearing.HearingScheduled,
-    Hearing.ParticipantRegistered,
-    Hearing.SegmentOpened,
-    Hearing.SegmentClosed,
-    Hearing.InterventionDelivered,
-    Hearing.PledgeMade,
-    Hearing.RecommendationMade,
-    Hearing.SummationDelivered,
-    Hearing.HearingClosed,
-    Hearing.CorrectionIssued,
-    Hearing.PledgeProgressReported,
-):
-    Hearing.EVENT_TYPES[_cls.__name__] = _cls
+class _EventClasses(Mapping[str, type[Any]]):
+    """Type name -> domain event class, read from the registry."""
+
+    def __getitem__(self, name: str) -> type[Any]:
+        return specs()[name].event_class
+
+    def __iter__(self) -> Any:
+        return iter(specs())
+
+    def __len__(self) -> int:
+        return len(specs())
 
 
-def check_timezone(name: str, field: str = "timezone") -> None:
-    """Refuse a time zone name the IANA database does not know."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise RecordError(f"unknown time zone {name!r}", field=field) from None
+bind_to(Hearing)
+Hearing.EVENT_TYPES = _EventClasses()

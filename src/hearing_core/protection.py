@@ -24,6 +24,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hearing_core.errors import RecordError
+from hearing_core.event_types import sealed_fields
 from hearing_core.keystore import KeyStore
 
 ENVELOPE = re.compile(r"^enc1:([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]+={0,2})$")
@@ -31,14 +32,9 @@ ENVELOPE = re.compile(r"^enc1:([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]+={0,2})$")
 #: What a reader without the key sees instead of a protected value.
 WITHHELD = "[withheld]"
 
-#: Per event type: the field naming the participant, and the fields sealed for a protected one.
-SEALED_FIELDS: Mapping[str, tuple[str, tuple[str, ...]]] = {
-    "ParticipantRegistered": ("participant", ("name", "organization")),
-    "InterventionDelivered": ("speaker", ("text", "translations")),
-    "PledgeMade": ("by", ("text",)),
-    "RecommendationMade": ("by", ("text",)),
-    "SummationDelivered": ("by", ("key_points",)),
-}
+#: Per event type: the field naming the participant, and the fields sealed for a protected one
+#: (a view of the event-type registry: each type's spec declares its sealed fields).
+SEALED_FIELDS: Mapping[str, tuple[str, tuple[str, ...]]] = sealed_fields()
 
 
 def is_envelope(value: Any) -> bool:

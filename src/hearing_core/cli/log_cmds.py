@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from hearing_core.cli import cli, console, workspace
+from hearing_core.cli import cli, console, err_console, workspace
 from hearing_core.gist import gist
 from hearing_core.interchange import read_lines, write_lines
 
@@ -36,18 +39,52 @@ def import_(ctx: click.Context, file: Path, keys_file: Path | None, as_json: boo
         ws.archive.keys.load(keys_file)
     source = "<stdin>" if str(file) == "-" else str(file)
     if str(file) == "-":
-        count = ws.archive.import_records(
-            (source, n, r) for n, r in read_lines(sys.stdin.buffer, source)
-        )
+        count = _import_stream(ws, sys.stdin.buffer, source, None)
     else:
         if not file.exists():
             raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
         with file.open("rb") as stream:
-            count = ws.archive.import_records((source, n, r) for n, r in read_lines(stream, source))
+            count = _import_stream(ws, stream, source, file.stat().st_size or None)
     if as_json:
         click.echo(json.dumps({"imported": count, "source": source}))
     else:
         console.print(f"Imported {count} events from {source} into {ws.location.display}.")
+
+
+def _import_stream(ws: Any, stream: IO[bytes], source: str, size: int | None) -> int:
+    """Import a stream, with a progress bar (events, rate, time left) on a terminal.
+
+    Time left is reckoned from the bytes read of a file's size; from stdin
+    only the count and rate are shown.
+    """
+    progress = Progress(
+        TextColumn("Importing"),
+        BarColumn(),
+        TextColumn("{task.fields[events]:,} events"),
+        TextColumn("{task.fields[rate]:,.0f}/s"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=not err_console.is_terminal,
+    )
+    task = progress.add_task("import", total=size, events=0, rate=0.0)
+    started = time.monotonic()
+
+    def tracked() -> Iterator[tuple[str, int, dict[str, Any]]]:
+        for events, (n, record) in enumerate(read_lines(stream, source), 1):
+            yield source, n, record
+            if events % _PROGRESS_EVERY == 0:
+                rate = events / max(time.monotonic() - started, 1e-9)
+                done = stream.tell() if size is not None else None  # a pipe cannot tell
+                progress.update(task, completed=done, events=events, rate=rate)
+
+    with progress:
+        count: int = ws.archive.import_records(tracked())
+        progress.update(task, completed=size, events=count)
+    return count
+
+
+#: Records between progress updates (an update costs far more than a record).
+_PROGRESS_EVERY = 500
 
 
 @cli.command()

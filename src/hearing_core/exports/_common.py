@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hearing_core.corrections import AppliedCorrection, apply_corrections, pseudonyms
+from hearing_core.event_types import labels, names_where
 from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
 
 #: How a role is shown to a reader.
@@ -94,32 +95,13 @@ FIELD_LABELS: Mapping[str, str] = {
     "stakeholder_groups": "Stakeholder groups",
 }
 
-TARGET_KINDS: Mapping[str, str] = {
-    "HearingScheduled": "Schedule of the hearing",
-    "ParticipantRegistered": "Registration",
-    "SegmentOpened": "Opening of a segment",
-    "SegmentClosed": "Closing of a segment",
-    "InterventionDelivered": "Intervention",
-    "PledgeMade": "Pledge",
-    "RecommendationMade": "Recommendation",
-    "SummationDelivered": "Summation",
-    "HearingClosed": "Closing of the hearing",
-    "PledgeProgressReported": "Report of progress on a pledge",
-    "CorrectionIssued": "Correction",
-}
+#: How each event type is named to a reader (a view of the event-type registry).
+TARGET_KINDS: Mapping[str, str] = labels()
 
 #: The record types the hearing's proceedings are built from (pledges, recommendations,
-#: summations and progress reports are not part of the debate the exports render).
-DEBATE_TYPES = frozenset(
-    {
-        "HearingScheduled",
-        "ParticipantRegistered",
-        "SegmentOpened",
-        "SegmentClosed",
-        "InterventionDelivered",
-        "HearingClosed",
-    }
-)
+#: summations and progress reports are not part of the debate the exports render); a view
+#: of the event-type registry.
+DEBATE_TYPES = names_where(lambda s: s.in_debate)
 
 WITHHELD = "(withheld to protect the speaker's identity)"
 

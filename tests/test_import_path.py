@@ -1,0 +1,86 @@
+"""The import path: chains stay honest, and a terminal sees progress."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+import hearing_core.cli.log_cmds as log_cmds
+from hearing_core.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "events" / "samples" / "imrf-2022-msh.jsonl"
+SLUG = "imrf-2022-msh"
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), input=input, env={"HEARING_PLUGINS": ""})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _lines() -> list[dict[str, object]]:
+    return [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+
+
+def _write(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return path
+
+
+def test_stripping_digests_from_the_tail_of_an_export_is_refused(
+    store_url: str, tmp_path: Path
+) -> None:
+    records = _lines()
+    for r in records[70:]:
+        del r["digest"]
+    path = _write(tmp_path / "stripped.jsonl", records)
+    code, _, err = run("--store", store_url, "import", str(path))
+    assert code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{path}:71, field 'digest': no digest, but line 1 " in err
+    code, out, _ = run("--store", store_url, "hearings", "--json")
+    assert json.loads(out) == []
+
+
+def test_a_digest_after_lines_without_names_the_first_line_without(
+    store_url: str, tmp_path: Path
+) -> None:
+    records = _lines()
+    for r in records[:10]:
+        del r["digest"]
+    path = _write(tmp_path / "mixed.jsonl", records)
+    code, _, err = run("--store", store_url, "import", str(path))
+    assert code == 1
+    assert f"{path}:1, field 'digest': no digest, but line 11 " in err
+
+
+def test_lines_without_any_digest_are_chained_on_import(store_url: str, tmp_path: Path) -> None:
+    records = _lines()
+    for r in records:
+        del r["digest"]
+    path = _write(tmp_path / "plain.jsonl", records)
+    code, _, err = run("--store", store_url, "import", str(path))
+    assert code == 0, err
+    _, out, _ = run("--store", store_url, "export", SLUG)
+    assert out == SAMPLE.read_text(encoding="utf-8")
+
+
+def test_import_shows_progress_on_a_terminal_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = str(tmp_path / "a.db")
+    code, out, err = run("--store", store, "import", str(SAMPLE))
+    assert code == 0
+    assert err == "" and out.startswith("Imported 125 events")
+
+    screen = io.StringIO()
+    monkeypatch.setattr(log_cmds, "err_console", Console(file=screen, force_terminal=True))
+    code, _, err = run("--store", str(tmp_path / "b.db"), "import", str(SAMPLE))
+    assert code == 0, err
+    shown = screen.getvalue()
+    assert "Importing" in shown and "125 events" in shown
