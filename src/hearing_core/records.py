@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
+import orjson
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
@@ -49,11 +50,46 @@ def to_json_value(value: Any) -> Any:
 
 
 def canonical_bytes(record: Mapping[str, Any]) -> bytes:
-    """The canonical encoding of a record, without its digest: what the chain hashes."""
+    """The canonical encoding of a record, without its digest: what the chain hashes.
+
+    The definition is ``json.dumps(sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)`` in UTF-8, and it never changes (published digests must
+    keep verifying).  orjson's sorted-key encoding is byte-identical to it for
+    strings (every escape included), booleans, null and integers within 64 bits,
+    and ~6x faster, so it is used there; floats (whose text the two write
+    differently: ``1e-07`` against ``1e-7``), integers beyond 64 bits and
+    anything but plain dicts, lists, tuples and scalars take the standard
+    encoder.  ``tests/test_records.py`` proves the identity.
+    """
     body = {k: v for k, v in record.items() if k != "digest"}
+    if float_free(body):
+        try:
+            return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # an integer beyond 64 bits, or text that is not UTF-8
+            pass
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
         "utf-8"
     )
+
+
+_SCALAR_TYPES = (str, int, bool, type(None))
+
+
+def float_free(value: Any) -> bool:
+    """Whether a value is plain JSON without a float: exact dicts, lists and tuples of
+    strings, integers, booleans and null (no field of the catalogue is a fraction)."""
+    kind = type(value)
+    if kind is dict:
+        value = value.values()
+    elif kind is not list and kind is not tuple:
+        return kind in _SCALAR_TYPES
+    for item in value:  # exact type tests: this runs twice for every record imported
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if not ((kind is dict or kind is list or kind is tuple) and float_free(item)):
+            return False
+    return True
 
 
 def chain_digest(previous: str, record: Mapping[str, Any]) -> str:
