@@ -84,3 +84,36 @@ def test_import_shows_progress_on_a_terminal_only(
     assert code == 0, err
     shown = screen.getvalue()
     assert "Importing" in shown and "125 events" in shown
+
+
+def test_record_times_take_what_as_of_takes(tmp_path: Path) -> None:
+    """--at / --ended-at: HH:MM on the hearing's day in its time zone, or ISO with offset."""
+    store = str(tmp_path / "t.db")
+    records = _lines()
+    first_close = next(i for i, r in enumerate(records) if r["type"] == "HearingClosed")
+    path = _write(tmp_path / "open.jsonl", records[:first_close])
+    assert run("--store", store, "import", str(path))[0] == 0
+    code, out, err = run("--store", store, "record", "close", SLUG, "--at", "18:05", "--json")
+    assert code == 0, err
+    assert json.loads(out)["at"] == "2022-05-16T18:05:00-04:00"  # New York, on the day
+
+
+@pytest.mark.parametrize(
+    ("at", "fragment"),
+    [
+        ("25:00", "'25:00' is not in the expected form: HH:MM on the hearing's day"),
+        ("2022-05-16T13:05:00", "is not in the expected form: HH:MM"),
+        ("soon", "2022-05-16T11:00:00-04:00"),
+    ],
+)
+def test_a_bad_record_time_names_the_field_and_the_expected_form(
+    tmp_path: Path, at: str, fragment: str
+) -> None:
+    store = str(tmp_path / "t.db")
+    assert run("--store", store, "import", str(SAMPLE))[0] == 0
+    code, _, err = run(
+        "--store", store, "record", "progress", SLUG, "30", "--status", "planned", "--at", at
+    )
+    assert code == 1
+    assert err.startswith("error: field 'at': ") and fragment in err, err
+    assert err.count("\n") == 1

@@ -10,7 +10,7 @@ raises :class:`RecordError` naming the field, and records nothing itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +38,31 @@ def parse_time(record: Record, field: str) -> datetime:
     if value.utcoffset() is None:
         raise RecordError("must carry a UTC offset", field=field)
     return value
+
+
+#: The forms a person may give a time in (``--at``, ``--ended-at``, ``--as-of``).
+TIME_FORMS = "HH:MM on the hearing's day (its time zone), or ISO 8601 with offset, e.g. 2022-05-16T11:00:00-04:00"
+
+
+def moment(text: str, hearing_day: Callable[[], tuple[str, str]]) -> datetime:
+    """A time as a person types it: ``HH:MM[:SS]`` (optionally with an offset) on the
+    hearing's day, in its time zone unless an offset is given, or an ISO 8601 date and
+    time.  ``hearing_day()`` gives the hearing's date and time zone, asked only for a
+    clock time.  Raises ``ValueError`` naming the accepted forms; the result may lack
+    an offset when the text did (callers refuse that with their own words).
+    """
+    try:
+        clock = time.fromisoformat(text)
+    except ValueError:
+        clock = None
+    if clock is not None and "T" not in text:
+        day, timezone = hearing_day()
+        tz = clock.tzinfo or ZoneInfo(timezone)
+        return datetime.combine(date.fromisoformat(day), clock.replace(tzinfo=None), tzinfo=tz)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not in the expected form: {TIME_FORMS}") from None
 
 
 def check_timezone(name: str, field: str = "timezone") -> None:

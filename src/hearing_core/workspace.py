@@ -8,10 +8,9 @@ and how a report is answered now, as of a moment, or as originally recorded.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, time
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from rich.console import RenderableType
 
@@ -23,6 +22,7 @@ from hearing_core.projection import ALL_HEARINGS, Report, ReportRequest
 from hearing_core.protection import key_id_of
 from hearing_core.readmodels import Failure, ReadModels
 from hearing_core.recorded import RecordedEvent
+from hearing_core.rules import moment
 from hearing_core.store import resolve
 
 
@@ -176,17 +176,13 @@ class Workspace:
     def _moment(self, slug: str, text: str) -> int | datetime:
         if text.isdigit():
             return int(text)
-        try:
-            clock = time.fromisoformat(text)
-        except ValueError:
-            clock = None
-        if clock is not None and "T" not in text:
+
+        def day() -> tuple[str, str]:
             hearing = self.archive.hearing(slug, version=1)
-            day = date.fromisoformat(hearing.date)
-            tz = clock.tzinfo or ZoneInfo(hearing.timezone)
-            return datetime.combine(day, clock.replace(tzinfo=None), tzinfo=tz)
+            return hearing.date, hearing.timezone
+
         try:
-            return datetime.fromisoformat(text)
+            return moment(text, day)
         except ValueError:
             raise HearingCoreError(
                 f"--as-of {text!r} is neither a position, an ISO 8601 time nor HH:MM"

@@ -14,11 +14,13 @@ from typing import Any
 
 import click
 
+from hearing_core.archive import HearingArchive
 from hearing_core.catalogue import required_fields
 from hearing_core.cli import cli, console, workspace
 from hearing_core.errors import RecordError
 from hearing_core.gist import gist
 from hearing_core.interchange import MAX_LINE_BYTES, parse_record
+from hearing_core.rules import TIME_FORMS, moment
 from hearing_core.taxonomy import PLEDGE_LEVELS, PLEDGE_STATUSES, REGIONS, ROLES
 
 
@@ -35,16 +37,39 @@ def _append(ctx: click.Context, record: dict[str, Any], as_json: bool) -> None:
     """Drop options left empty (unless the event type requires the field), record, report."""
     required = required_fields(record["type"])
     record = {k: v for k, v in record.items() if k in required or v not in (None, (), [], {})}
-    stored = workspace(ctx).archive.record(record)
+    archive = workspace(ctx).archive
+    for field in ("at", "ended_at"):
+        if isinstance(record.get(field), str):
+            record[field] = _when(archive, record["hearing"], record[field], field)
+    stored = archive.record(record)
     if as_json:
         click.echo(json.dumps(stored, ensure_ascii=False))
     else:
         console.print(f"#{stored['seq']} {stored['type']}: {gist(stored)}", markup=False)
 
 
+def _when(archive: HearingArchive, slug: str, text: str, field: str) -> str:
+    """``--at`` / ``--ended-at`` as ``--as-of`` takes them: HH:MM on the hearing's day, or ISO."""
+
+    def day() -> tuple[str, str]:
+        hearing = archive.hearing(slug, version=1)
+        return hearing.date, hearing.timezone
+
+    try:
+        when = moment(text, day)
+    except ValueError as e:
+        raise RecordError(str(e), field=field) from None
+    if when.utcoffset() is None:
+        raise RecordError(f"{text!r} is not in the expected form: {TIME_FORMS}", field=field)
+    return when.isoformat()
+
+
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
     f = click.option("--json", "as_json", is_flag=True, help="Print the stored record as JSON.")(f)
-    f = click.option("--at", help="When it happened (ISO 8601 with offset; default now).")(f)
+    f = click.option(
+        "--at",
+        help="When it happened: HH:MM on the hearing's day, or ISO 8601 with offset (default now).",
+    )(f)
     return click.argument("hearing")(f)
 
 
@@ -162,7 +187,9 @@ def close_segment(
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--language", default="en", show_default=True)
 @click.option(
-    "--ended-at", required=True, help="When they stopped speaking (ISO 8601 with offset)."
+    "--ended-at",
+    required=True,
+    help="When they stopped speaking: HH:MM on the hearing's day, or ISO 8601 with offset.",
 )
 @click.option("--text", help="What was said (optional).")
 @click.option(
