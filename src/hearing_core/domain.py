@@ -270,6 +270,8 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
 
     @declare(
         rule=rules.pledge_progress,
+        # As before the registry: `by` is not treated as the actor, so a protected
+        # reporter's `note` is stored in plain text (a known gap, not yet decided).
         actor=None,
         sealed=(),
         after_close=True,
