@@ -40,9 +40,7 @@ def render() -> str:
             os.environ.pop(name, None)
         root = click.Context(cli, info_name="hearing")
         for path in [[], *_paths(cli, root, [])]:
-            result = runner.invoke(
-                cli, [*path, "--help"], prog_name="hearing", terminal_width=100
-            )
+            result = runner.invoke(cli, [*path, "--help"], prog_name="hearing", terminal_width=100)
             title = " ".join(["hearing", *path])
             out.append(f"## {title}\n\n```\n{result.output.rstrip()}\n```\n")
     return "\n".join(out)
