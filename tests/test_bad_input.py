@@ -1009,3 +1009,144 @@ def test_core_bug_corrected_times_are_checked_like_recorded_ones(
     before = store_state(seeded)
     assert_refused(run(seeded, "import", str(path)), str(path), 2, "changes.at", "future")
     assert store_state(seeded) == before
+
+
+# --- bidi controls: refused in every free-text field (issue 9, point 8) ----------------------
+
+#: The reproduced spoof: shown as "will support" in a browser, recorded as "troppus".
+SPOOF = "Our network will \u202etroppus\u202c the plan."
+
+#: Every free-text field of the catalogue (the strings with no pattern or enum), and a
+#: correction's ``changes`` of two of them: (id, record, field named in the error).
+BIDI_FIELDS: list[tuple[str, dict[str, Any], str]] = [
+    ("title", schedule(title=SPOOF), "title"),
+    ("venue", schedule(venue=SPOOF), "venue"),
+    (
+        "programme title",
+        schedule(programme=[{**SCHEDULE["programme"][0], "title": SPOOF}]),
+        "programme.0.title",
+    ),
+    (
+        "group label",
+        schedule(stakeholder_groups=[{"id": "g", "label": SPOOF}]),
+        "stakeholder_groups.0.label",
+    ),
+    ("name", register(name=SPOOF), "name"),
+    ("organization", register(organization=SPOOF), "organization"),
+    ("protected name", register(name=SPOOF, protected=True), "name"),
+    ("intervention text", speech(text=SPOOF), "text"),
+    ("translation", speech(translations={"fr": SPOOF}), "translations.fr"),
+    (
+        "pledge text",
+        r("PledgeMade", by="ana", text=SPOOF, gcm_objectives=[5], level="local"),
+        "text",
+    ),
+    (
+        "pledge partner",
+        r("PledgeMade", by="ana", text="A", gcm_objectives=[5], level="local", partners=[SPOOF]),
+        "partners.0",
+    ),
+    (
+        "recommendation text",
+        r("RecommendationMade", by="ana", text=SPOOF, sg_report_areas=[1], gcm_objectives=[5]),
+        "text",
+    ),
+    (
+        "key point",
+        r("SummationDelivered", by="ana", segment="s1", summarises="s1", key_points=["a", SPOOF]),
+        "key_points.1",
+    ),
+    ("progress note", r("PledgeProgressReported", pledge=4, status="planned", note=SPOOF), "note"),
+    ("correction reason", correction(reason=SPOOF), "reason"),
+    ("corrected name", correction(changes={"name": SPOOF}), "changes.name"),
+    (
+        "corrected text",
+        correction(corrects=4, changes={"text": SPOOF}),
+        "changes.text",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("record", "field"), [c[1:] for c in BIDI_FIELDS], ids=[c[0] for c in BIDI_FIELDS]
+)
+def test_bidi_override_is_refused_in_every_free_text_field(
+    seeded: str, tmp_path: Path, record: dict[str, Any], field: str
+) -> None:
+    """Issue 9: U+202E was accepted in 7 of 13 free-text fields and spoofed the HTML page."""
+    path = tmp_path / "spoof.jsonl"
+    path.write_bytes(jl(PREFIX) + jl(record))
+    before = store_state(seeded)
+    assert_refused(run(seeded, "import", str(path)), str(path), 2, field, "U+202E")
+    assert store_state(seeded) == before
+
+
+@pytest.mark.parametrize(
+    "char",
+    ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"],
+)
+def test_every_embedding_override_and_isolate_is_refused(
+    seeded: str, tmp_path: Path, char: str
+) -> None:
+    path = tmp_path / "spoof.jsonl"
+    path.write_bytes(jl(speech(text=f"will {char}troppus")))
+    before = store_state(seeded)
+    assert_refused(run(seeded, "import", str(path)), str(path), 1, "text", f"U+{ord(char):04X}")
+    assert store_state(seeded) == before
+
+
+def test_bidi_marks_and_right_to_left_text_are_accepted(seeded: str, tmp_path: Path) -> None:
+    """LRM, RLM and the Arabic letter mark reorder nothing: they stay allowed."""
+    words = "\u0645\u0631\u062d\u0628\u0627 (UN)\u200e \u05e9\u05dc\u05d5\u05dd\u200f \u061cok"
+    path = tmp_path / "rtl.jsonl"
+    path.write_bytes(jl(register(name=words)) + jl(speech(speaker="cy", text=words, at=at(8))))
+    assert run(seeded, "import", str(path)).exit_code == 0
+    exported = run(seeded, "export", H).stdout
+    assert words in {json.loads(line).get("text") for line in exported.splitlines()}
+
+
+INTERVENE = ["intervene", H, "ana", "--segment", "s1", "--role", "floor", "--ended-at", at(9)]
+PLEDGE = ["pledge", H, "ana", "--objectives", "5", "--level", "local"]
+
+LIVE_SPOOFS: list[tuple[list[str], str]] = [
+    (["register", H, "cy", "--name", SPOOF], "name"),
+    (["register", H, "cy", "--name", "Cy", "--organization", SPOOF], "organization"),
+    (
+        [*INTERVENE, "--text", SPOOF],
+        "text",
+    ),
+    (
+        [*INTERVENE, "--translation", f"fr={SPOOF}"],
+        "translations.fr",
+    ),
+    (["pledge", H, "ana", "--text", SPOOF, "--objectives", "5", "--level", "local"], "text"),
+    (
+        [*PLEDGE, "--text", "A", "--partner", SPOOF],
+        "partners.0",
+    ),
+    (["recommend", H, "ana", "--text", SPOOF, "--objectives", "5"], "text"),
+    (
+        ["summarise", H, "ana", "--segment", "s1", "--summarises", "s1", "--point", SPOOF],
+        "key_points.0",
+    ),
+    (["correct", H, "2", "--set", "name=" + json.dumps(SPOOF), "--reason", "x"], "changes.name"),
+    (["correct", H, "2", "--set", 'name="Ana B."', "--reason", SPOOF], "reason"),
+]
+
+
+@pytest.mark.parametrize(("args", "field"), LIVE_SPOOFS, ids=[f for _, f in LIVE_SPOOFS])
+def test_bidi_override_is_refused_on_the_live_path(
+    seeded: str, args: list[str], field: str
+) -> None:
+    before = store_state(seeded)
+    result = run(seeded, "record", *args, "--at", at(7))
+    assert_refused(result, None, None, field, "U+202E")
+    assert store_state(seeded) == before
+
+
+def test_bidi_override_in_a_live_schedule_file_is_refused(seeded: str, tmp_path: Path) -> None:
+    path = tmp_path / "sched.json"
+    path.write_text(json.dumps(schedule(venue=SPOOF)), encoding="utf-8")
+    before = store_state(seeded)
+    assert_refused(run(seeded, "record", "schedule", str(path)), str(path), 1, "venue", "U+202E")
+    assert store_state(seeded) == before

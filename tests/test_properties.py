@@ -24,7 +24,7 @@ Properties:
 
 Each example uses stores of its own in a temporary folder (SQLite).  Valid
 texts leave out lone surrogates, control and format characters (the core
-refuses the first two, and bidi overrides in one-line fields); the broken
+refuses the first two, and bidi controls everywhere); the broken
 variants put them back.
 """
 

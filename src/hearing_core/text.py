@@ -50,34 +50,57 @@ def escape_markdown(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_BIDI_OR_BREAK = re.compile(r"[\u202a-\u202e\u2066-\u2069\n\r\t\u2028\u2029]")
+#: Refused in every string of a record: C0/C1 controls (but tab, newline, carriage
+#: return), lone surrogates, and the bidi embeddings, overrides and isolates
+#: (U+202A-U+202E, U+2066-U+2069).  The last can make text display in another order
+#: than it is stored (Trojan Source, CVE-2021-42574): "will \u202etroppus\u202c" shows as
+#: "will support".  Isolates are refused too: inside one, words are reordered (an RLI
+#: run of Latin words shows them right to left), and an unclosed one reorders the rest
+#: of the line.  Right-to-left text needs none of them, renderers isolate each user
+#: value themselves, and the marks U+200E, U+200F and U+061C (which reorder nothing)
+#: stay allowed.
+_REFUSED = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
+)
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_BREAK = re.compile(r"[\n\r\t\u2028\u2029]")
 
-#: Fields shown as one line (names, titles): no line breaks and no bidi overrides there,
-#: which could make a name display as something else.
+#: Fields shown as one line (names, titles): no line breaks there, which could make a
+#: name display as something else.
 ONE_LINE_FIELDS = frozenset({"name", "organization", "title", "venue", "label", "reason"})
 
 
+def _refusal(char: str, field: str) -> RecordError:
+    code = f"U+{ord(char):04X}"
+    if char in _BIDI_CONTROLS:
+        return RecordError(
+            f"contains {code}, a bidi override, embedding or isolate (it can make text "
+            "display in another order than it is recorded); marks U+200E/U+200F are allowed",
+            field=field,
+        )
+    if "\ud800" <= char <= "\udfff":
+        return RecordError(
+            f"contains a lone surrogate {code} (not valid Unicode text)", field=field
+        )
+    return RecordError(f"contains the control character {code}", field=field)
+
+
 def check_text(value: Any, field: str = "") -> None:
-    """Refuse control characters and lone surrogates anywhere, and bidi overrides or
-    line breaks in one-line fields; ``field`` is the dotted path reported."""
+    """Refuse unsafe characters in every string of a record, and line breaks in one-line
+    fields; ``field`` is the dotted path reported.
+
+    The one text check of the core, run by :func:`hearing_core.catalogue.validate_record`
+    on import, the live ``record`` commands and corrections (``changes`` included): one
+    regular-expression search per string, so it stays cheap on bulk imports.
+    """
     if isinstance(value, str):
-        bad = _CONTROL.search(value)
+        bad = _REFUSED.search(value)
         if bad:
-            raise RecordError(f"contains the control character U+{ord(bad[0]):04X}", field=field)
-        bad = _SURROGATE.search(value)
-        if bad:
-            raise RecordError(
-                f"contains a lone surrogate U+{ord(bad[0]):04X} (not valid Unicode text)",
-                field=field,
-            )
+            raise _refusal(bad[0], field)
         if field.rsplit(".", 1)[-1] in ONE_LINE_FIELDS:
-            bad = _BIDI_OR_BREAK.search(value)
+            bad = _LINE_BREAK.search(value)
             if bad:
-                raise RecordError(
-                    f"contains U+{ord(bad[0]):04X} (a line break or bidi override)", field=field
-                )
+                raise RecordError(f"contains U+{ord(bad[0]):04X} (a line break)", field=field)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             check_text(item, f"{field}.{key}" if field else str(key))

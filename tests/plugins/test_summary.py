@@ -454,7 +454,7 @@ def test_markdown_escapes_injection() -> None:
         .recommend(
             "eve",
             "# Heading\n\n- injected item\n<img src=x onerror=alert(1)> "
-            "**bold** `code` | a | b | red \u202e",
+            "**bold** `code` | a | b | red ",
             areas=(1,),
             objectives=(1,),
         )
@@ -470,9 +470,10 @@ def test_markdown_escapes_injection() -> None:
     )
     b.correct(2, "[reason](javascript:alert(1))", organization="<i>Org</i>")
     records = b.records
-    # The store now refuses control characters; older or foreign records may still hold them.
+    # The store now refuses control characters and bidi overrides; older or foreign
+    # records may still hold them.
     rec = next(r for r in records if r["type"] == "RecommendationMade")
-    rec["text"] += "\x1b[31m\x9b2J"
+    rec["text"] += "\u202e\x1b[31m\x9b2J"
     events = [RecordedEvent(r["seq"], r) for r in records]
     markdown = report(events, "test-hearing")
     for raw in (

@@ -417,16 +417,20 @@ HOSTILE_TEXT = (
 
 
 def hostile_events() -> list[RecordedEvent]:
-    return (
+    # The store refuses bidi overrides; older or foreign records may still hold them.
+    records = (
         HearingBuilder("test-hearing")
         .participant("m", group="migrants", name="[bold red]x[/] <b>", organization="*org*")
         .open("opening")
-        .speak("m", text=HOSTILE_TEXT)
+        .speak("m", text=HOSTILE_TEXT.replace("\u202e", ""))
         .pledge("m", "[p](http://evil) # not a heading")
         .close_segment()
         .correct(2, reason="<img src=x onerror=alert(1)>", organization="[o](javascript:x)")
-        .events
+        .records
     )
+    speech = next(r for r in records if r["type"] == "InterventionDelivered")
+    speech["text"] = HOSTILE_TEXT
+    return [RecordedEvent(r["seq"], r) for r in records]
 
 
 def test_markdown_injection_is_escaped() -> None:
