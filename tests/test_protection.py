@@ -117,6 +117,18 @@ def test_backup_of_the_log_reveals_nothing_without_the_key(store: Path, tmp_path
         if ".keys" not in p.name:
             (backup / p.name).write_bytes(p.read_bytes())
     code, out, err = run("--store", str(backup / "p.db"), "transcript", "prot", "--format", "json")
+    # Issue 9: a missing key file is an error naming it, never a quiet "[withheld]".
+    assert code == 1 and WORDS not in out and WORDS not in err
+    assert err.count("\n") == 1 and "p.db.keys does not exist" in err, err
+    # Received without its keys on purpose (export, then import elsewhere): withheld, exit 0.
+    code, exported, err = run("--store", str(backup / "p.db"), "export", "prot")
+    assert code == 0, err
+    src = tmp_path / "exported.jsonl"
+    src.write_text(exported, encoding="utf-8")
+    other = tmp_path / "other" / "o.db"
+    other.parent.mkdir()
+    assert run("--store", str(other), "import", str(src))[0] == 0
+    code, out, err = run("--store", str(other), "transcript", "prot", "--format", "json")
     assert code == 0, err
     assert WORDS not in out and "[withheld]" in out
 

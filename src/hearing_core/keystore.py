@@ -7,16 +7,24 @@ forget``) makes everything encrypted under it unreadable for good, while the
 event log stays intact and verifiable.  ``secure_delete`` makes SQLite zero
 the deleted key's bytes in the file, and the file is vacuumed afterwards.
 
+A destroyed key leaves a tombstone (when, and that it was on purpose), and so
+does a key an archive was imported without: a key id with neither a key nor a
+tombstone means the key file is not the one this archive was recorded with (it
+was replaced, emptied or damaged), which is an error, never a quiet "withheld".
+
 The key file is the one thing to keep out of the log's backups.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
 import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +32,31 @@ from hearing_core.errors import HearingCoreError
 
 KEY_BYTES = 32
 FORMAT = "hearing_core-keys/1"
+
+#: Tombstone kinds: destroyed on purpose by ``hearing forget``; or never given to this
+#: store (an archive imported without its key file).
+FORGOTTEN = "forgotten"
+NOT_GIVEN = "not-given"
+
+
+class KeyFileError(HearingCoreError):
+    """The key file is missing, empty or damaged, or lacks a key it should hold."""
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What is left of a key that is not held: why (``kind``) and since when (UTC)."""
+
+    key_id: str
+    kind: str
+    at: str
+
+
+def create_owner_only(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (never readable by others,
+    not even for the moment before a chmod)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class KeyStore:
@@ -34,18 +67,44 @@ class KeyStore:
         self._conn: sqlite3.Connection | None = None
         # Keys made for records not yet saved: written only when the records are.
         self._staged: dict[str, bytes] = {}
+        # Keys of imported envelopes that came without their key, marked when saved.
+        self._staged_not_given: set[str] = set()
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            fresh = str(self.path) != ":memory:" and not self.path.exists()
-            self._conn = sqlite3.connect(self.path, isolation_level=None)
-            self._conn.execute("PRAGMA secure_delete=ON")
-            self._conn.execute(
+    @property
+    def _in_memory(self) -> bool:
+        return str(self.path) == ":memory:"
+
+    def _db(self, *, create: bool = True) -> sqlite3.Connection:
+        """The open key file; with ``create`` False, a missing or empty file is an error."""
+        if self._conn is not None:
+            return self._conn
+        if not self._in_memory:
+            size = self.path.stat().st_size if self.path.exists() else None
+            if not create and not size:
+                state = "does not exist" if size is None else "is empty"
+                raise KeyFileError(
+                    f"key file {self.path} {state}: protected speakers' words cannot be read "
+                    "(they were not forgotten); restore the key file or give it with --keys"
+                )
+            create_owner_only(self.path)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            conn.execute("PRAGMA secure_delete=ON")
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            if tables and "keys" not in tables:
+                conn.close()
+                raise KeyFileError(f"{self.path} is not a key file (it holds no keys table)")
+            conn.execute(
                 "CREATE TABLE IF NOT EXISTS keys (key_id TEXT PRIMARY KEY, key BLOB NOT NULL)"
             )
-            if fresh:
-                os.chmod(self.path, 0o600)  # only the owner may read the keys
-        return self._conn
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS tombstones "
+                "(key_id TEXT PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL)"
+            )
+        except sqlite3.DatabaseError as e:
+            raise KeyFileError(f"key file {self.path} is damaged: {e}") from None
+        self._conn = conn
+        return conn
 
     def create(self) -> tuple[str, bytes]:
         """A new random key and its id, staged until :meth:`commit_staged`."""
@@ -54,56 +113,153 @@ class KeyStore:
         self._staged[key_id] = key
         return key_id, key
 
+    def expect(self, key_id: str) -> None:
+        """An imported envelope names ``key_id``: if this file neither holds the key nor
+        knows it is gone, mark it (when the records are saved) as not given to this store."""
+        if key_id in self._staged or key_id in self._staged_not_given:
+            return
+        if not self._in_memory and self._conn is None and not self.path.exists():
+            self._staged_not_given.add(key_id)
+            return
+        if self._held(key_id) is None and self.tombstone(key_id) is None:
+            self._staged_not_given.add(key_id)
+
     def commit_staged(self) -> None:
         """Write the staged keys (before the events that use them are saved)."""
-        if self._staged:
-            self._db().executemany("INSERT INTO keys VALUES (?, ?)", list(self._staged.items()))
-            self._staged.clear()
+        if self._staged or self._staged_not_given:
+            db = self._db()
+            db.execute("BEGIN")
+            db.executemany("INSERT INTO keys VALUES (?, ?)", list(self._staged.items()))
+            at = _now()
+            db.executemany(
+                "INSERT OR IGNORE INTO tombstones VALUES (?, ?, ?)",
+                [(k, NOT_GIVEN, at) for k in sorted(self._staged_not_given)],
+            )
+            db.execute("COMMIT")
+            self.discard_staged()
 
     def discard_staged(self) -> None:
         """Forget staged keys whose records were refused."""
         self._staged.clear()
+        self._staged_not_given.clear()
 
-    def get(self, key_id: str) -> bytes | None:
-        """The key, or None if it never existed here or was destroyed."""
-        if key_id in self._staged:
-            return self._staged[key_id]
-        if self._conn is None and str(self.path) != ":memory:" and not self.path.exists():
-            return None
-        row = self._db().execute("SELECT key FROM keys WHERE key_id = ?", (key_id,)).fetchone()
+    def _held(self, key_id: str) -> bytes | None:
+        try:
+            row = (
+                self._db(create=False)
+                .execute("SELECT key FROM keys WHERE key_id = ?", (key_id,))
+                .fetchone()
+            )
+        except sqlite3.DatabaseError as e:
+            raise KeyFileError(f"key file {self.path} is damaged: {e}") from None
         return None if row is None else bytes(row[0])
 
-    def destroy(self, key_id: str) -> bool:
-        """Delete a key for good (zeroed in the file, then vacuumed); True if it existed."""
+    def tombstone(self, key_id: str) -> Tombstone | None:
+        """Why and since when the key is not held, if this file says so."""
+        if key_id in self._staged_not_given:
+            return Tombstone(key_id, NOT_GIVEN, _now())
+        try:
+            row = (
+                self._db(create=False)
+                .execute("SELECT kind, at FROM tombstones WHERE key_id = ?", (key_id,))
+                .fetchone()
+            )
+        except sqlite3.DatabaseError as e:
+            raise KeyFileError(f"key file {self.path} is damaged: {e}") from None
+        return None if row is None else Tombstone(key_id, row[0], row[1])
+
+    def get(self, key_id: str) -> bytes | None:
+        """The key; None if it was destroyed on purpose or never given to this store.
+
+        A key that is neither held nor tombstoned, and a missing, empty or damaged
+        file, raise :class:`KeyFileError`: that is a lost key, not a forgotten one.
+        """
+        if key_id in self._staged:
+            return self._staged[key_id]
+        if key_id in self._staged_not_given:
+            return None
+        key = self._held(key_id)
+        if key is not None:
+            return key
+        if self.tombstone(key_id) is not None:
+            return None
+        raise KeyFileError(
+            f"key file {self.path} holds no key {key_id} and no record that it was forgotten: "
+            "it is not this archive's key file, or it was emptied or damaged"
+        )
+
+    def destroy(self, key_id: str) -> Tombstone:
+        """Delete a key for good (zeroed in the file, then vacuumed), leaving a tombstone.
+
+        Raises :class:`KeyFileError` if the key is not held (saying whether it was
+        already forgotten, never given, or is missing).
+        """
+        if self.get(key_id) is None:
+            gone = self.tombstone(key_id)
+            assert gone is not None
+            if gone.kind == FORGOTTEN:
+                why = f"was already destroyed (forgotten) on {gone.at}"
+            else:
+                why = f"was never given to this store (its archive was imported without it on {gone.at})"
+            raise KeyFileError(f"key {key_id} {why}; key file {self.path}")
         db = self._db()
-        deleted = db.execute("DELETE FROM keys WHERE key_id = ?", (key_id,)).rowcount
+        gone = Tombstone(key_id, FORGOTTEN, _now())
+        db.execute("BEGIN")
+        db.execute("DELETE FROM keys WHERE key_id = ?", (key_id,))
+        db.execute(
+            "INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)", (key_id, gone.kind, gone.at)
+        )
+        db.execute("COMMIT")
         db.execute("VACUUM")
-        return bool(deleted)
+        return gone
 
     def export(self, key_ids: list[str]) -> dict[str, Any]:
-        """Keys as a JSON-able document, to hand over with an archive (separately!)."""
-        keys = {}
+        """Keys as a JSON-able document, to hand over with an archive (separately!).
+
+        Forgotten keys are listed with the date they were destroyed, so the receiving
+        store can tell a forgotten speaker from a lost key.
+        """
+        keys, forgotten = {}, {}
         for key_id in sorted(key_ids):
             key = self.get(key_id)
             if key is not None:
                 keys[key_id] = base64.b64encode(key).decode("ascii")
-        return {"format": FORMAT, "keys": keys}
+            else:
+                gone = self.tombstone(key_id)
+                if gone is not None and gone.kind == FORGOTTEN:
+                    forgotten[key_id] = gone.at
+        doc: dict[str, Any] = {"format": FORMAT, "keys": keys}
+        if forgotten:
+            doc["forgotten"] = forgotten
+        return doc
 
     def load(self, path: Path) -> int:
-        """Add the keys of an exported key file; return how many were new."""
+        """Add the keys (and tombstones) of an exported key file; return how many keys were new."""
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
             if doc.get("format") != FORMAT:
                 raise ValueError(f"not a {FORMAT} file")
             items = [(k, base64.b64decode(v, validate=True)) for k, v in doc["keys"].items()]
+            forgotten = [(k, FORGOTTEN, str(v)) for k, v in doc.get("forgotten", {}).items()]
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise HearingCoreError(f"{path}: cannot read keys: {e}") from None
         db = self._db()
         before = db.total_changes
         db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?)", items)
-        return db.total_changes - before
+        added = db.total_changes - before
+        # A key given now is no longer "not given".
+        db.executemany(
+            "DELETE FROM tombstones WHERE key_id = ? AND kind = ?",
+            [(k, NOT_GIVEN) for k, _ in items],
+        )
+        db.executemany("INSERT OR IGNORE INTO tombstones VALUES (?, ?, ?)", forgotten)
+        return added
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

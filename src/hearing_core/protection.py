@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hearing_core.errors import RecordError
 from hearing_core.event_types import sealed_fields
-from hearing_core.keystore import KeyStore
+from hearing_core.keystore import KeyFileError, KeyStore
 
 ENVELOPE = re.compile(r"^enc1:([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]+={0,2})$")
 
@@ -61,7 +61,9 @@ def seal_value(key_id: str, key: bytes, hearing: str, field: str, plain: str) ->
 
 
 def open_value(keys: KeyStore, hearing: str, field: str, value: str) -> str:
-    """The plaintext of an envelope, or :data:`WITHHELD` when its key is gone."""
+    """The plaintext of an envelope, or :data:`WITHHELD` when its key was forgotten (or
+    never given to this store); a lost or wrong key raises
+    :class:`~hearing_core.keystore.KeyFileError`."""
     m = ENVELOPE.match(value)
     if not m:
         return WITHHELD
@@ -72,7 +74,10 @@ def open_value(keys: KeyStore, hearing: str, field: str, value: str) -> str:
     try:
         return AESGCM(key).decrypt(blob[:12], blob[12:], _aad(hearing, m[1], field)).decode()
     except (InvalidTag, ValueError):
-        return WITHHELD
+        raise KeyFileError(
+            f"key {m[1]} in {keys.path} does not open a value of hearing {hearing!r} "
+            f"(field {field!r}): the key file is damaged or not this archive's"
+        ) from None
 
 
 def _map_fields(
@@ -130,7 +135,9 @@ def _registration_key(record: dict[str, Any], keys: KeyStore) -> str | None:
         return None
     existing = key_id_of(record.get("name"))
     if existing is not None:
-        return existing  # an archived registration: its key comes with a key file
+        # An archived registration: its key comes with a key file, or is marked as not given.
+        keys.expect(existing)
+        return existing
     key_id, _ = keys.create()
     return key_id
 
@@ -160,8 +167,8 @@ def _seal_fields(
             return value  # plain text that merely starts like an envelope stays plain text
         if key is None:
             raise RecordError(
-                "this protected participant's key was destroyed: nothing more can be recorded "
-                "in their name",
+                "this protected participant's key was destroyed (or never given to this "
+                "store): nothing more can be recorded in their name",
                 field=prefix + field,
             )
         return seal_value(key_id, key, hearing, field, value)

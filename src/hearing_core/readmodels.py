@@ -23,6 +23,7 @@ import attrs
 import sqlite_utils
 from rich.console import RenderableType
 
+from hearing_core.keystore import create_owner_only
 from hearing_core.projection import Projection, Report, ReportRequest
 from hearing_core.recorded import RecordedEvent
 
@@ -81,6 +82,7 @@ class ReadModels:
         if str(path) == ":memory:":
             self.db = sqlite_utils.Database(memory=True)
         else:
+            create_owner_only(Path(path))  # it may hold protected speakers' words
             self.db = sqlite_utils.Database(path)
             self.db.conn.execute("PRAGMA journal_mode=WAL")
         self.db.conn.execute("PRAGMA synchronous=NORMAL")

@@ -83,6 +83,7 @@ class StoreLocation:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
         folder = base / "hearing_core"
         folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)  # it holds keys and read models: the owner's only
         tag = hashlib.sha256(self.display.encode()).hexdigest()[:12]
         schema = self.env.get("POSTGRES_SCHEMA", "public")
         return folder / f"{self.env['POSTGRES_DBNAME']}-{schema}-{tag}.{kind}"

@@ -16,7 +16,7 @@ from rich.console import RenderableType
 
 from hearing_core.archive import HearingArchive
 from hearing_core.errors import HearingCoreError
-from hearing_core.keystore import KeyStore
+from hearing_core.keystore import KeyStore, Tombstone
 from hearing_core.plugins import PluginHost, load_plugins
 from hearing_core.projection import ALL_HEARINGS, Report, ReportRequest
 from hearing_core.protection import key_id_of
@@ -84,8 +84,11 @@ class Workspace:
         self.readmodels.reset()
         return self.catch_up(progress)
 
-    def forget(self, slug: str, participant: str) -> None:
-        """Destroy a protected participant's key, then rebuild the read models without them."""
+    def forget(self, slug: str, participant: str) -> Tombstone:
+        """Destroy a protected participant's key, then rebuild the read models without them.
+
+        The key file keeps a tombstone (when, and that it was on purpose), returned here.
+        """
         hearing = self.archive.hearing(slug)
         person = hearing.participants.get(participant)
         if person is None:
@@ -95,12 +98,10 @@ class Workspace:
             raise HearingCoreError(
                 f"{participant!r} was not registered as protected: nothing of theirs is encrypted"
             )
-        if not self.archive.keys.destroy(key_id):
-            raise HearingCoreError(
-                f"{participant!r}'s key is already destroyed (or not in {self.keys_path})"
-            )
+        gone = self.archive.keys.destroy(key_id)  # refuses a key not held
         self.replay()
         self.readmodels.db.execute("VACUUM")  # no stale pages with their words in the views file
+        return gone
 
     # --- reports -----------------------------------------------------------------------
 

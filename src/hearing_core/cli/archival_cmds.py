@@ -159,8 +159,13 @@ def forget(ctx: click.Context, hearing: str, participant: str, yes: bool) -> Non
             f"Destroy the key of {participant} in {hearing}? This cannot be undone", abort=True
         )
     ws = workspace(ctx)
-    ws.forget(hearing, participant)
-    console.print(Text(f"Forgot {participant}: key destroyed, read models rebuilt."))
+    gone = ws.forget(hearing, participant)
+    console.print(
+        Text(
+            f"Forgot {participant}: key destroyed on {gone.at} (a tombstone says so in "
+            f"{ws.keys_path}), read models rebuilt."
+        )
+    )
 
 
 @cli.group()
