@@ -697,7 +697,7 @@ def test_million_lines_with_the_error_on_the_last(sqlite_seeded: str, tmp_path: 
     before = store_state(sqlite_seeded)
     started = time.monotonic()
     code, out, err, peak = measured_process(
-        "--store", sqlite_seeded, "import", str(big), cwd=tmp_path
+        "--store", sqlite_seeded, "import", str(big), "--max-events", "2000000", cwd=tmp_path
     )
     elapsed = time.monotonic() - started
     assert code == 1 and out == "", (code, out, err)
@@ -1150,3 +1150,96 @@ def test_bidi_override_in_a_live_schedule_file_is_refused(seeded: str, tmp_path:
     before = store_state(seeded)
     assert_refused(run(seeded, "record", "schedule", str(path)), str(path), 1, "venue", "U+202E")
     assert store_state(seeded) == before
+
+
+# --- bounds: the import ceiling and the write lock (issue 9, point 9) ------------------------
+
+
+def test_import_past_the_event_ceiling_is_refused_whole(seeded: str, tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    path.write_bytes(jl(PREFIX) + jl(speech()) + jl(speech(at=at(10), ended_at=at(11))))
+    before = store_state(seeded)
+    result = run(seeded, "import", str(path), "--max-events", "2")
+    assert_refused(result, str(path), 3, None, "more than 2 events, the ceiling of one import")
+    assert "--max-events" in result.stderr
+    assert store_state(seeded) == before
+    assert run(seeded, "import", str(path), "--max-events", "3").exit_code == 0
+
+
+def test_import_past_the_byte_ceiling_is_refused_whole(seeded: str, tmp_path: Path) -> None:
+    lines = [jl(PREFIX), jl(speech()), jl(speech(at=at(10), ended_at=at(11)))]
+    path = tmp_path / "long.jsonl"
+    path.write_bytes(b"".join(lines))
+    limit = len(lines[0]) + len(lines[1])
+    before = store_state(seeded)
+    result = run(seeded, "import", str(path), "--max-bytes", str(limit))
+    assert_refused(result, str(path), 3, None, f"longer than {limit:,} bytes")
+    assert "--max-bytes" in result.stderr
+    assert store_state(seeded) == before
+    assert (
+        run(seeded, "import", str(path), "--max-bytes", str(limit + len(lines[2]))).exit_code == 0
+    )
+
+
+CEILING = ("--max-events", "5000")
+
+
+def test_endless_stdin_import_ends_at_the_ceiling(sqlite_seeded: str, tmp_path: Path) -> None:
+    """A never-ending valid stream on stdin: refused at the ceiling, nothing written."""
+    pledge = tmp_path / "pledge.jsonl"
+    pledge.write_bytes(
+        jl(r("PledgeMade", by="ana", text="A pledge", gcm_objectives=[5], level="local"))
+    )
+    assert (
+        hearing_process("--store", sqlite_seeded, "import", str(pledge), cwd=tmp_path).returncode
+        == 0
+    )
+    before = store_state(sqlite_seeded)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hearing_core", "--store", sqlite_seeded, "import", "-", *CEILING],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "HEARING_PLUGINS": ""},
+    )
+    assert proc.stdin is not None
+    line = jl(r("PledgeProgressReported", pledge=5, status="in_progress"))
+    try:
+        while proc.poll() is None:  # the stream never ends by itself
+            proc.stdin.write(line * 100)
+    except BrokenPipeError:
+        pass
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert_one_error_line(err.decode(), "<stdin>", 5001, None, "more than 5,000 events")
+    assert store_state(sqlite_seeded) == before
+
+
+def test_live_recorder_behind_a_long_import_says_why(sqlite_seeded: str, tmp_path: Path) -> None:
+    """The write lock is held (as a long import holds it): after the 10 s wait the live
+    recorder says an import is running and what to do, in one line, and writes nothing."""
+    import sqlite3
+
+    holder = sqlite3.connect(sqlite_seeded, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        done = hearing_process(
+            "--store",
+            sqlite_seeded,
+            "record",
+            "close-segment",
+            H,
+            "s1",
+            "--at",
+            at(30),
+            cwd=tmp_path,
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert done.returncode == 1, done.stderr
+    err = done.stderr.decode()
+    assert err.startswith(f"error: {sqlite_seeded} is locked by another writer")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "hearing import" in err and "record again when the import has finished" in err

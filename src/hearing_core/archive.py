@@ -17,7 +17,7 @@ from uuid import UUID
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from hearing_core.bulk import BATCH, BulkWriter, bulk_writer
@@ -25,6 +25,7 @@ from hearing_core.catalogue import validate_record
 from hearing_core.commands import apply_record, check_pledge_reference, schedule
 from hearing_core.domain import Hearing, event_record, hearing_id
 from hearing_core.errors import RecordError, StoreError, UnknownHearingError
+from hearing_core.interchange import MAX_IMPORT_EVENTS
 from hearing_core.keystore import KeyStore
 from hearing_core.protection import key_id_of, reveal_record, seal_record
 from hearing_core.recorded import RecordedEvent
@@ -40,6 +41,15 @@ from hearing_core.values import (
 
 #: How long the live path keeps retrying after losing races to other recorders.
 RECORD_RETRY_SECONDS = 10.0
+
+#: What a live recorder says when the write lock is held too long: an import is one
+#: transaction (all or nothing) and holds the lock until its last line is checked.
+_LOCKED = (
+    "{store} is locked by another writer, most likely a `hearing import` (one transaction, "
+    "all or nothing, holding the write lock until its last line is checked); nothing was "
+    "written: record again when the import has finished, or import in smaller pieces "
+    "(--max-events)"
+)
 
 #: Hearings an import keeps in memory at once; others are reloaded when they come up again.
 WORKING_SET = 16
@@ -203,14 +213,20 @@ class HearingArchive(Application[UUID]):
 
     # --- writing ------------------------------------------------------------------
 
-    def import_records(self, records: Iterable[tuple[str, int, Mapping[str, Any]]]) -> int:
+    def import_records(
+        self,
+        records: Iterable[tuple[str, int, Mapping[str, Any]]],
+        *,
+        max_events: int | None = MAX_IMPORT_EVENTS,
+    ) -> int:
         """Append ``(source, line, record)`` triples, all or nothing; return how many.
 
         Every record is checked against the state built by the records before
         it (in the store and in the same input); they are written in batches
         inside one transaction that commits only when the whole input has
         passed, so the first refusal raises :class:`RecordError` and nothing
-        is saved, and memory stays flat however long the input.
+        is saved, and memory stays flat however long the input.  More than
+        ``max_events`` records (None: no ceiling) is a refusal too.
         """
         pending: OrderedDict[str, Hearing] = OrderedDict()
         chained = _DigestsEverywhere()
@@ -220,6 +236,13 @@ class HearingArchive(Application[UUID]):
             with bulk_writer(self, self.location.kind) as writer:
                 self._reader = writer
                 for source, line, record in records:
+                    if max_events is not None and count >= max_events:
+                        raise RecordError(
+                            f"more than {max_events:,} events, the ceiling of one import "
+                            "(split the input, or raise the ceiling with --max-events)",
+                            source=source,
+                            line=line,
+                        )
                     try:
                         hearing = self._apply(pending, record)
                     except RecordError as e:
@@ -275,6 +298,10 @@ class HearingArchive(Application[UUID]):
             new_event = hearing.pending_events[-1]
             try:
                 self._save(hearing)
+            except OperationalError as e:
+                if "locked" not in str(e) and "lock timeout" not in str(e):
+                    raise
+                raise StoreError(_LOCKED.format(store=self.location.display)) from None
             except IntegrityError:
                 # Another recorder got there first: check again on the fresh state,
                 # after a short random pause so racing recorders spread out.

@@ -17,15 +17,37 @@ from hearing_core.records import dumps_line, ordered
 #: The longest line accepted, in bytes.  Longer lines are refused unread.
 MAX_LINE_BYTES = 1_000_000
 
+#: The ceiling of one import, by default (``hearing import --max-events/--max-bytes``).
+#: An import is one transaction that holds the store's write lock until its last line
+#: is checked (at some 10,000 lines a second, a minute or two at the ceiling), and a
+#: never-ending input must end somewhere: past the ceiling it is refused whole.
+MAX_IMPORT_EVENTS = 1_000_000
+MAX_IMPORT_BYTES = 1 << 30  # 1 GiB
 
-def read_lines(stream: IO[bytes], source: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line number, record)`` for each non-blank line (decoded, not yet validated)."""
+
+def read_lines(
+    stream: IO[bytes], source: str, *, max_bytes: int | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, record)`` for each non-blank line (decoded, not yet validated).
+
+    With ``max_bytes``, an input longer than that is refused at the line that passes it
+    (the import ceiling: see :data:`MAX_IMPORT_BYTES`).
+    """
     number = 0
+    total = 0
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
         if not raw:
             return
         number += 1
+        total += len(raw)
+        if max_bytes is not None and total > max_bytes:
+            raise RecordError(
+                f"the input is longer than {max_bytes:,} bytes, the ceiling of one import "
+                "(split it, or raise the ceiling with --max-bytes)",
+                source=source,
+                line=number,
+            )
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
             raise RecordError(
                 f"line is longer than {MAX_LINE_BYTES:,} bytes", source=source, line=number

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace
 from hearing_core.gist import gist
-from hearing_core.interchange import read_lines, write_lines
+from hearing_core.interchange import MAX_IMPORT_BYTES, MAX_IMPORT_EVENTS, read_lines, write_lines
 
 
 @cli.command("import")
@@ -26,36 +26,68 @@ from hearing_core.interchange import read_lines, write_lines
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Also take protected speakers' keys from this file (from `hearing keys export`).",
 )
+@click.option(
+    "--max-events",
+    type=click.IntRange(min=1),
+    default=MAX_IMPORT_EVENTS,
+    show_default=True,
+    help="Refuse an input of more events than this (the import holds the write lock throughout).",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=MAX_IMPORT_BYTES,
+    show_default=True,
+    help="Refuse an input longer than this many bytes.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
-def import_(ctx: click.Context, file: Path, keys_file: Path | None, as_json: bool) -> None:
+def import_(
+    ctx: click.Context,
+    file: Path,
+    keys_file: Path | None,
+    max_events: int,
+    max_bytes: int,
+    as_json: bool,
+) -> None:
     """Append the events of a JSON Lines FILE (or - for stdin), all or nothing.
 
     Every line is checked first; on the first problem nothing is written and
-    the error names the file, line and field.
+    the error names the file, line and field.  An input past the ceiling
+    (--max-events, --max-bytes) is refused whole, so a never-ending stdin ends.
     """
     ws = workspace(ctx)
     if keys_file is not None:
         ws.archive.keys.load(keys_file)
     source = "<stdin>" if str(file) == "-" else str(file)
     if str(file) == "-":
-        count = _import_stream(ws, sys.stdin.buffer, source, None)
+        count = _import_stream(ws, sys.stdin.buffer, source, None, max_events, max_bytes)
     else:
         if not file.exists():
             raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
         with file.open("rb") as stream:
-            count = _import_stream(ws, stream, source, file.stat().st_size or None)
+            count = _import_stream(
+                ws, stream, source, file.stat().st_size or None, max_events, max_bytes
+            )
     if as_json:
         click.echo(json.dumps({"imported": count, "source": source}))
     else:
         console.print(f"Imported {count} events from {source} into {ws.location.display}.")
 
 
-def _import_stream(ws: Any, stream: IO[bytes], source: str, size: int | None) -> int:
+def _import_stream(
+    ws: Any,
+    stream: IO[bytes],
+    source: str,
+    size: int | None,
+    max_events: int | None = None,
+    max_bytes: int | None = None,
+) -> int:
     """Import a stream, with a progress bar (events, rate, time left) on a terminal.
 
     Time left is reckoned from the bytes read of a file's size; from stdin
-    only the count and rate are shown.
+    only the count and rate are shown.  Past ``max_events`` or ``max_bytes``
+    (the import ceiling) the input is refused whole.
     """
     progress = Progress(
         TextColumn("Importing"),
@@ -70,7 +102,8 @@ def _import_stream(ws: Any, stream: IO[bytes], source: str, size: int | None) ->
     started = time.monotonic()
 
     def tracked() -> Iterator[tuple[str, int, dict[str, Any]]]:
-        for events, (n, record) in enumerate(read_lines(stream, source), 1):
+        lines = read_lines(stream, source, max_bytes=max_bytes)
+        for events, (n, record) in enumerate(lines, 1):
             yield source, n, record
             if events % _PROGRESS_EVERY == 0:
                 rate = events / max(time.monotonic() - started, 1e-9)
@@ -78,7 +111,7 @@ def _import_stream(ws: Any, stream: IO[bytes], source: str, size: int | None) ->
                 progress.update(task, completed=done, events=events, rate=rate)
 
     with progress:
-        count: int = ws.archive.import_records(tracked())
+        count: int = ws.archive.import_records(tracked(), max_events=max_events)
         progress.update(task, completed=size, events=count)
     return count
 
