@@ -484,9 +484,11 @@ def test_cached_copies_are_independent() -> None:
     clone = copy.deepcopy(original)
     assert vars(clone).keys() == vars(original).keys()
     clone.participants.pop("a")
-    clone.event_types.append("X")
+    clone.event_types.append("HearingClosed")
+    clone.actors[9] = "x"
     clone.segments.clear()
-    assert "a" in original.participants and "X" not in original.event_types
+    assert "a" in original.participants and "HearingClosed" not in original.event_types
+    assert original.actors.get(9) is None and len(original.event_types) == 3
     assert original.segments
     for value in vars(original).values():  # every item held is immutable (or a container of them)
         items = (
@@ -498,3 +500,37 @@ def test_cached_copies_are_independent() -> None:
         )
         for item in items:
             assert not isinstance(item, dict | list | set), type(item)
+
+
+def test_position_logs_remember_what_a_dict_would() -> None:
+    """The hearing's compact per-position state (issue 9: bounded memory) loses nothing:
+    types by position, actors by position, and intervention spans to the microsecond."""
+    from datetime import datetime, timedelta, timezone
+
+    from hearing_core.domain import ActorLog, Hearing, SpanLog, TypeLog
+
+    types, actors, spans = TypeLog(), ActorLog(), SpanLog()
+    names = list(Hearing.EVENT_TYPES)
+    tz = timezone(timedelta(hours=-4, minutes=-30))
+    expected: dict[int, tuple[str, str | None, tuple[datetime, datetime] | None]] = {}
+    for seq in range(1, 500):
+        name = names[seq * 7 % len(names)]
+        types.append(name)
+        who = f"p{seq % 13}" if seq % 3 else None
+        if who:
+            actors[seq] = who
+        span = None
+        if seq % 5 == 0:
+            start = datetime(2022, 5, 16, 10, tzinfo=tz) + timedelta(microseconds=seq * 1_000_003)
+            span = (start, start + timedelta(microseconds=seq))
+            spans[seq] = span
+        expected[seq] = (name, who, span)
+    assert len(types) == 499
+    for seq, (name, who, span) in expected.items():
+        assert types[seq - 1] == name and actors.get(seq) == who
+        if span is None:
+            with pytest.raises(KeyError):
+                spans[seq]
+        else:
+            assert spans[seq] == span  # the same instants (read back in UTC)
+    assert actors.get(10_000) is None and list(types)[:2] == [types[0], types[1]]

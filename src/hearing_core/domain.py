@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
-from datetime import datetime
+from array import array
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import attrs
@@ -55,6 +56,122 @@ def hearing_id(slug: str) -> uuid.UUID:
     if not SLUG.fullmatch(slug):
         raise RecordError(f"{slug!r} is not a hearing slug (lower case letters, digits, -)")
     return uuid.uuid5(HEARING_NAMESPACE, slug)
+
+
+#: One byte per event type name, for :class:`TypeLog` (codes given as names are first met).
+_TYPE_NAMES: list[str] = []
+_TYPE_CODES: dict[str, int] = {}
+
+
+def _type_code(name: str) -> int:
+    code = _TYPE_CODES.get(name)
+    if code is None:
+        _TYPE_NAMES.append(name)
+        code = _TYPE_CODES[name] = len(_TYPE_NAMES) - 1
+    return code
+
+
+class TypeLog:
+    """The event type at every position of a hearing, one byte each (``log[seq - 1]``).
+
+    A hearing remembers what is at each position (to check corrections against
+    it) for as long as it is recorded: kept as one byte, not a list entry, its
+    state stays small however long the hearing grows (issue 9: a hearing of 2M
+    events took hundreds of MB as lists and dicts).
+    """
+
+    __slots__ = ("_codes",)
+
+    def __init__(self, codes: bytearray | None = None) -> None:
+        self._codes = codes if codes is not None else bytearray()
+
+    def append(self, name: str) -> None:
+        self._codes.append(_type_code(name))
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __getitem__(self, index: int) -> str:
+        return _TYPE_NAMES[self._codes[index]]
+
+    def __iter__(self) -> Iterator[str]:
+        return (_TYPE_NAMES[c] for c in self._codes)
+
+    def copy(self) -> TypeLog:
+        return TypeLog(bytearray(self._codes))
+
+
+class ActorLog:
+    """Who acted in each event that names a participant, by position: 4 bytes a position."""
+
+    __slots__ = ("_at", "_ids", "_index")
+
+    def __init__(self) -> None:
+        self._at = array("I")  # position -> 1 + index into _ids; 0: nobody
+        self._ids: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def __setitem__(self, seq: int, participant: str) -> None:
+        code = self._index.get(participant)
+        if code is None:
+            self._ids.append(participant)
+            code = self._index[participant] = len(self._ids)
+        if len(self._at) <= seq:
+            self._at.extend([0] * (seq + 1 - len(self._at)))
+        self._at[seq] = code
+
+    def get(self, seq: int, default: str | None = None) -> str | None:
+        code = self._at[seq] if 0 <= seq < len(self._at) else 0
+        return self._ids[code - 1] if code else default
+
+    def __getitem__(self, seq: int) -> str:
+        found = self.get(seq)
+        if found is None:
+            raise KeyError(seq)
+        return found
+
+    def copy(self) -> ActorLog:
+        clone = ActorLog()
+        clone._at = array("I", self._at)
+        clone._ids = list(self._ids)
+        clone._index = dict(self._index)
+        return clone
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_SPAN = -(2**63)
+
+
+class SpanLog:
+    """Start and end of every intervention, by position, as exact instants: 16 bytes a position.
+
+    Read back in UTC; only the instants matter (corrections compare them).
+    """
+
+    __slots__ = ("_us",)
+
+    def __init__(self) -> None:
+        self._us = array("q")
+
+    def __setitem__(self, seq: int, span: tuple[datetime, datetime]) -> None:
+        if len(self._us) <= 2 * seq + 1:
+            self._us.extend([_NO_SPAN] * (2 * seq + 2 - len(self._us)))
+        self._us[2 * seq] = (span[0] - _EPOCH) // _MICROSECOND
+        self._us[2 * seq + 1] = (span[1] - _EPOCH) // _MICROSECOND
+
+    def __getitem__(self, seq: int) -> tuple[datetime, datetime]:
+        if not 0 <= 2 * seq < len(self._us) or self._us[2 * seq] == _NO_SPAN:
+            raise KeyError(seq)
+        return (
+            _EPOCH + self._us[2 * seq] * _MICROSECOND,
+            _EPOCH + self._us[2 * seq + 1] * _MICROSECOND,
+        )
+
+    def copy(self) -> SpanLog:
+        clone = SpanLog()
+        clone._us = array("q", self._us)
+        return clone
 
 
 def _fields(event: Any) -> dict[str, Any]:
@@ -346,12 +463,13 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         #: Languages spoken or translated into so far.
         self.spoken_languages: set[str] = set()
         #: Who acted in each event that names a participant, by position.
-        self.actors: dict[int, str] = {}
+        self.actors = ActorLog()
         #: Start and end of every intervention, by position (for checking corrections).
-        self.spans: dict[int, tuple[datetime, datetime]] = {}
+        self.spans = SpanLog()
         self.open_segment: str | None = None
         self.closed_at: datetime | None = None
-        self.event_types: list[str] = []
+        #: The type of every event, by position (seq - 1).
+        self.event_types = TypeLog()
         self.head_digest = GENESIS_DIGEST
 
     #: Maps each event class name to its class (a view of the event-type registry).
@@ -385,7 +503,8 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         """
         clone = object.__new__(type(self))
         for name, value in vars(self).items():
-            setattr(clone, name, value.copy() if isinstance(value, dict | list | set) else value)
+            copies = isinstance(value, dict | list | set | TypeLog | ActorLog | SpanLog)
+            setattr(clone, name, value.copy() if copies else value)
         return clone
 
     def make_record(self, type_name: str, seq: int, kwargs: Mapping[str, Any]) -> dict[str, Any]:
