@@ -13,6 +13,7 @@ optional ``postgres`` extra.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -82,8 +83,10 @@ class StoreLocation:
     def _data_file(self, kind: str) -> Path:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
         folder = base / "hearing_core"
-        folder.mkdir(parents=True, exist_ok=True)
-        folder.chmod(0o700)  # it holds keys and read models: the owner's only
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.stat().st_mode & 0o077:  # made by an older version: the owner's only now
+            with contextlib.suppress(PermissionError):  # not ours: leave it to its owner
+                folder.chmod(0o700)
         tag = hashlib.sha256(self.display.encode()).hexdigest()[:12]
         schema = self.env.get("POSTGRES_SCHEMA", "public")
         return folder / f"{self.env['POSTGRES_DBNAME']}-{schema}-{tag}.{kind}"
