@@ -17,7 +17,14 @@ from uuid import UUID
 
 import attrs
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, OperationalError
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.utils import Environment, EnvType, get_topic
 
 from hearing_core.bulk import BATCH, BulkWriter, bulk_writer
@@ -58,6 +65,58 @@ WORKING_SET = 16
 PAGE_SIZE = 1000
 
 
+#: The only topics the store may name: the project's own event types, topic -> class.
+EVENT_TOPICS: dict[str, type[Any]] = {get_topic(cls): cls for cls in Hearing.EVENT_TYPES.values()}
+
+#: The only aggregate topic a ``HearingScheduled`` may carry (eventsourcing resolves it on replay).
+AGGREGATE_TOPIC = get_topic(Hearing)
+
+
+def stored_place(stored: StoredEvent) -> str:
+    """Where a stored row is, for messages: its archive position when known, its version."""
+    position = getattr(stored, "id", None)
+    where = f"archive position {position}, " if position is not None else ""
+    return f"{where}event {stored.originator_version} of {stored.originator_id}"
+
+
+class ClosedTopicMapper(Mapper[UUID]):
+    """eventsourcing's mapper, but a stored topic names one of the project's event types or
+    nothing: the store's ``topic`` column (and a ``HearingScheduled``'s ``originator_topic``)
+    is checked against a fixed set before anything resolves it, so no read of a store ever
+    imports a module the store names."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        if stored_event.topic not in EVENT_TOPICS:
+            raise StoreError(
+                f"{stored_place(stored_event)}: stored topic {stored_event.topic!r} is not one "
+                "of the hearing event types; the store was altered (run hearing verify)"
+            )
+        # A topic of the closed set resolves to that class, already imported.
+        event = super().to_domain_event(stored_event)
+        if isinstance(event, Hearing.HearingScheduled):
+            if event.originator_topic != AGGREGATE_TOPIC:
+                raise StoreError(
+                    f"{stored_place(stored_event)}: stored originator_topic "
+                    f"{event.originator_topic!r} is not the hearing's; the store was altered "
+                    "(run hearing verify)"
+                )
+            # The slug it names must be the one its id is made from, or one hearing's
+            # events would be read as another's.
+            if not _names_its_id(event.hearing, stored_event.originator_id):
+                raise StoreError(
+                    f"{stored_place(stored_event)}: stored hearing {event.hearing!r} is not the "
+                    "hearing of this id; the store was altered (run hearing verify)"
+                )
+        return event
+
+
+def _names_its_id(slug: object, originator_id: object) -> bool:
+    try:
+        return isinstance(slug, str) and hearing_id(slug) == originator_id
+    except RecordError:
+        return False
+
+
 @attrs.frozen
 class HearingSummary:
     """One line of ``hearing hearings``."""
@@ -93,6 +152,12 @@ class HearingArchive(Application[UUID]):
         settings = dict(type(self).env)
         settings.update(env or {})
         return Environment(name, settings)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """A mapper that resolves stored topics only from the project's own event types."""
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=ClosedTopicMapper
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

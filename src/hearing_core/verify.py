@@ -1,15 +1,28 @@
-"""Tamper evidence: recompute a hearing's digest chain and say where it breaks.
+"""Tamper evidence: recompute the digest chains from the stored bytes and say where they break.
 
-Each event stores ``digest = sha256(previous digest + canonical record)``.
-Verification reads the stored rows again, recomputes the chain from the
-content alone and reports the first position where the stored record and
-the chain disagree, and how:
+Verification is a pure function over the raw stored rows (originator id,
+version, topic, state bytes).  It never asks eventsourcing's mapper to
+resolve a topic and never imports anything the store names: a row's topic
+must be one of the project's own event types (:data:`EVENT_TOPICS`), its
+state is decoded with the archive's JSON transcoder only, and every stored
+column that carries meaning is either covered by the hearing's digest or
+checked against what the digest covers:
+
+- ``topic`` names the event type the digest covers (``type``);
+- ``originator_id`` is ``hearing_id`` of the hearing the digest covers;
+- ``originator_version`` is the position the digest covers (``seq``);
+- the state's keys are exactly the event type's fields, and the ``hearing``
+  a ``HearingScheduled`` stores is the hearing its row belongs to.
+
+Each hearing's event stores ``digest = sha256(previous digest + canonical record)``;
+the first break is reported with its kind:
 
 ``missing``    a position has no event (a row was deleted)
 ``reordered``  the event at this position was recorded at another position
 ``inserted``   an extra event sits here; the chain resumes after it
 ``changed``    the content no longer matches its digest (a field was edited)
 ``unreadable`` the stored row can no longer be decoded
+``foreign``    the row names something outside the project's own event types
 
 A *seal* (``hearing:count:head-digest``) published at some moment lets
 anyone check later that the record still ends where it ended then, so even
@@ -18,14 +31,41 @@ a rewrite that recomputes every digest is caught.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from uuid import UUID
 
 import attrs
 
-from hearing_core.archive import HearingArchive
-from hearing_core.domain import build_record, hearing_id
+from hearing_core.archive import AGGREGATE_TOPIC, EVENT_TOPICS, HearingArchive
+from hearing_core.domain import Hearing, build_record, hearing_id
 from hearing_core.errors import HearingCoreError
 from hearing_core.records import GENESIS_DIGEST, chain_digest
+
+#: Decodes a row's state bytes into a mapping (the archive's transcoder: JSON, no imports).
+Decoder = Callable[[bytes], Any]
+
+#: The keys each event type's stored state holds: its fields, less those kept in columns.
+STATE_KEYS: dict[str, frozenset[str]] = {
+    topic: frozenset(f.name for f in dataclasses.fields(cls))
+    - {"originator_id", "originator_version"}
+    for topic, cls in EVENT_TOPICS.items()
+}
+
+#: State keys that are not part of the record the digest covers (checked apart).
+_NOT_IN_RECORD = ("originator_topic", "digest")
+
+
+@attrs.frozen
+class StoredRow:
+    """One stored event exactly as the store holds it: nothing decoded, nothing resolved."""
+
+    originator_id: str  # 32 lower-case hex digits
+    version: int
+    topic: str
+    state: bytes
+    position: int | None = None  # the archive position, when read in log order
 
 
 @attrs.frozen
@@ -57,70 +97,218 @@ class Verification:
         return f"{self.hearing}:{self.events}:{self.head}"
 
 
-def _rows(
-    archive: HearingArchive, slug: str
-) -> list[tuple[int, dict[str, Any] | None, str | None]]:
-    """(version, record without digest, stored digest) for each stored row, in version order."""
-    out: list[tuple[int, dict[str, Any] | None, str | None]] = []
-    for stored in archive.recorder.select_events(hearing_id(slug)):
-        try:
-            event = archive.mapper.to_domain_event(stored)
-            fields = {
-                k: v
-                for k, v in vars(event).items()
-                if k not in ("originator_id", "originator_version", "originator_topic", "digest")
-            }
-            record = build_record(slug, type(event).__name__, stored.originator_version, fields)
-            out.append((stored.originator_version, record, getattr(event, "digest", None)))
-        except Exception:  # a row edited into something undecodable is evidence, not a crash
-            out.append((stored.originator_version, None, None))
-    return out
+@attrs.frozen
+class _Decoded:
+    """A row read back: its record and stored digest, or why it cannot be."""
+
+    version: int
+    record: dict[str, Any] | None
+    digest: str | None
+    problem: Break | None = None
+
+
+def _decode(row: StoredRow, slug: str, decode: Decoder) -> _Decoded:
+    """Check one row's columns against what its digest covers and rebuild its record."""
+    position = row.version
+
+    def refused(kind: str, detail: str) -> _Decoded:
+        return _Decoded(row.version, None, None, Break(position, kind, detail))
+
+    cls = EVENT_TOPICS.get(row.topic)
+    if cls is None:
+        return refused(
+            "foreign", f"stored topic {row.topic!r} is not one of the hearing event types"
+        )
+    if row.originator_id != hearing_id(slug).hex:
+        return refused("foreign", f"stored under id {row.originator_id}, not {slug!r}'s")
+    try:
+        state = decode(row.state)
+    except Exception:  # a row edited into something undecodable is evidence, not a crash
+        return refused("unreadable", "the stored event can no longer be decoded")
+    if not isinstance(state, dict):
+        return refused("unreadable", "the stored state is not a mapping")
+    expected = STATE_KEYS[row.topic]
+    if set(state) != expected:
+        extra = sorted(set(state) - expected)
+        lacking = sorted(expected - set(state))
+        said = [f"unexpected key(s) {', '.join(extra)}" if extra else ""]
+        said.append(f"missing key(s) {', '.join(lacking)}" if lacking else "")
+        return refused(
+            "changed",
+            f"the stored {cls.__name__} has {'; '.join(s for s in said if s)}",
+        )
+    if cls is Hearing.HearingScheduled:
+        if state["originator_topic"] != AGGREGATE_TOPIC:
+            return refused(
+                "foreign",
+                f"stored originator_topic {state['originator_topic']!r} is not the hearing's",
+            )
+        if state["hearing"] != slug:
+            return refused("changed", f"the stored hearing {state['hearing']!r} is not {slug!r}")
+    fields = {k: v for k, v in state.items() if k not in _NOT_IN_RECORD}
+    try:
+        record = build_record(slug, cls.__name__, row.version, fields)
+    except Exception:
+        return refused("unreadable", "the stored event can no longer be decoded")
+    digest = state["digest"]
+    return _Decoded(row.version, record, digest if isinstance(digest, str) else None)
+
+
+def verify_rows(
+    slug: str, rows: Iterable[StoredRow], decode: Decoder, *, remember: tuple[int, ...] = ()
+) -> Verification:
+    """Recompute one hearing's chain over its stored rows (in version order).
+
+    Pure: reads only the rows given.  ``remember`` lists positions whose chain
+    digest to keep (a seal's count).
+    """
+    decoded = [_decode(row, slug, decode) for row in rows]
+    if not decoded:
+        raise HearingCoreError(f"no hearing {slug!r} in the store")
+    kept: dict[int, str] = {}
+    previous = GENESIS_DIGEST
+    for index, row in enumerate(decoded):
+        position = index + 1
+        if row.version != position:
+            kind = "missing" if row.version > position else "reordered"
+            detail = f"expected the event at position {position}, found {row.version}"
+            return Verification(slug, len(decoded), previous, Break(position, kind, detail))
+        if row.problem is not None:
+            return Verification(slug, len(decoded), previous, row.problem)
+        assert row.record is not None
+        expected = chain_digest(previous, row.record)
+        if row.digest != expected:
+            problem = _diagnose(decoded, index, previous, row.record, row.digest)
+            return Verification(slug, len(decoded), previous, problem)
+        previous = expected
+        if position in remember:
+            kept[position] = expected
+    return Verification(slug, len(decoded), previous, digests_at=kept)
+
+
+def hearing_rows(archive: HearingArchive, slug: str) -> list[StoredRow]:
+    """The hearing's stored rows, raw, in version order."""
+    return [
+        StoredRow(_hex(s.originator_id), s.originator_version, s.topic, bytes(s.state))
+        for s in archive.recorder.select_events(hearing_id(slug))
+    ]
 
 
 def verify_hearing(
     archive: HearingArchive, slug: str, *, remember: tuple[int, ...] = ()
 ) -> Verification:
-    """Recompute one hearing's chain; return where it breaks, if anywhere.
+    """Recompute one hearing's chain from its stored bytes; return where it breaks, if anywhere.
 
     ``remember`` lists positions whose chain digest to keep (a seal's count).
     """
-    rows = _rows(archive, slug)
-    kept: dict[int, str] = {}
+    rows = hearing_rows(archive, slug)
     if not rows:
         raise HearingCoreError(f"no hearing {slug!r} in {archive.location.display}")
-    previous = GENESIS_DIGEST
-    for index, (version, record, stored) in enumerate(rows):
-        position = index + 1
-        if version != position:
-            kind = "missing" if version > position else "reordered"
-            return Verification(
-                slug,
-                len(rows),
-                previous,
-                Break(
-                    position, kind, f"expected the event at position {position}, found {version}"
-                ),
+    return verify_rows(slug, rows, archive.mapper.transcoder.decode, remember=remember)
+
+
+@attrs.frozen
+class ArchiveVerification:
+    """The outcome of verifying the whole archive: each hearing, and the archive itself."""
+
+    events: int
+    hearings: list[Verification]
+    #: What is wrong with the archive as a whole (an empty store, rows of no hearing), if anything.
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None and all(h.ok for h in self.hearings)
+
+
+#: The topic of a hearing's first event.
+_SCHEDULED = next(t for t, cls in EVENT_TOPICS.items() if cls is Hearing.HearingScheduled)
+
+#: Rows read at a time when walking the whole log.
+_PAGE = 1000
+
+
+def _scheduled_slug(row: StoredRow, decode: Decoder) -> str | None:
+    """The slug a hearing's stored first event names, if it can be read."""
+    try:
+        state = decode(row.state)
+    except Exception:
+        return None
+    slug = state.get("hearing") if isinstance(state, dict) else None
+    return slug if isinstance(slug, str) else None
+
+
+def _hex(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
+
+
+def _id_of(slug: str) -> str | None:
+    try:
+        return hearing_id(slug).hex
+    except HearingCoreError:
+        return None
+
+
+def log_rows(archive: HearingArchive) -> Iterable[StoredRow]:
+    """Every stored row, raw, in log order, page by page."""
+    start: int | None = None
+    while True:
+        page = archive.recorder.select_notifications(start, _PAGE, inclusive_of_start=False)
+        for n in page:
+            yield StoredRow(
+                _hex(n.originator_id), n.originator_version, n.topic, bytes(n.state), n.id
             )
-        if record is None:
-            return Verification(
-                slug,
-                len(rows),
-                previous,
-                Break(position, "unreadable", "the stored event can no longer be decoded"),
+        if len(page) < _PAGE:
+            return
+        start = page[-1].id
+
+
+def verify_archive(archive: HearingArchive) -> ArchiveVerification:
+    """Verify every hearing in the store, found from the stored rows themselves.
+
+    Each originator id in the log must be the id of the hearing its first
+    stored event names; rows stored under an id no hearing was scheduled
+    under, and an empty store, are failures.
+    """
+    decode = archive.mapper.transcoder.decode
+    first_at: dict[str, int] = {}  # originator id -> archive position of its first row
+    counts: dict[str, int] = {}
+    slugs: dict[str, str | None] = {}
+    events = 0
+    for row in log_rows(archive):
+        events += 1
+        oid = row.originator_id
+        if oid not in first_at:
+            first_at[oid] = row.position or 0
+            slugs[oid] = None
+        counts[oid] = counts.get(oid, 0) + 1
+        if row.version == 1 and row.topic == _SCHEDULED:
+            slugs[oid] = _scheduled_slug(row, decode)
+    if events == 0:
+        return ArchiveVerification(0, [], f"the store {archive.location.display} holds no events")
+    results = []
+    for oid, slug in slugs.items():
+        label = f"id {oid}"  # a hearing's name only once its id is known to be its own
+        if slug is None:
+            detail = (
+                f"{counts[oid]} event(s) from archive position {first_at[oid]} are stored under "
+                "an id no readable HearingScheduled was recorded for"
             )
-        expected = chain_digest(previous, record)
-        if stored != expected:
-            return Verification(
-                slug, len(rows), previous, _diagnose(rows, index, previous, record, stored)
+            results.append(
+                Verification(label, counts[oid], GENESIS_DIGEST, Break(1, "missing", detail))
             )
-        previous = expected
-        if position in remember:
-            kept[position] = expected
-    return Verification(slug, len(rows), previous, digests_at=kept)
+        elif _id_of(slug) != oid:
+            detail = f"the stored hearing {slug!r} is not the hearing of id {oid}"
+            results.append(
+                Verification(label, counts[oid], GENESIS_DIGEST, Break(1, "changed", detail))
+            )
+        else:
+            results.append(verify_hearing(archive, slug))
+    return ArchiveVerification(events, results)
 
 
 def _diagnose(
-    rows: list[tuple[int, dict[str, Any] | None, str | None]],
+    rows: Sequence[_Decoded],
     index: int,
     previous: str,
     record: dict[str, Any],
@@ -130,21 +318,21 @@ def _diagnose(
     # Was this content recorded at another position, after another stored row (rows swapped)?
     # Rows move by a few places at a time (swaps, shifts), so try nearby positions only.
     nearby = set(range(max(1, position - 3), position + 4)) - {position}
-    for before_index, (_, _, before_digest) in enumerate(rows):
-        if before_digest is None:
+    for before_index, before in enumerate(rows):
+        if before.digest is None:
             continue
         for other in nearby | {before_index + 2}:
             if (
                 other != position
-                and chain_digest(before_digest, {**record, "seq": other}) == stored
+                and chain_digest(before.digest, {**record, "seq": other}) == stored
             ):
                 return Break(position, "reordered", f"this event was recorded at position {other}")
     # Does the chain resume if this row is skipped (an extra row was slipped in)?
     if index + 1 < len(rows):
-        _, following, following_digest = rows[index + 1]
-        if following is not None:
-            shifted = {**following, "seq": position}
-            if chain_digest(previous, shifted) == following_digest:
+        following = rows[index + 1]
+        if following.record is not None:
+            shifted = {**following.record, "seq": position}
+            if chain_digest(previous, shifted) == following.digest:
                 return Break(position, "inserted", "an event that was never recorded sits here")
     return Break(position, "changed", f"the {record['type']} here does not match its digest")
 

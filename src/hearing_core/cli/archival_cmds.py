@@ -21,19 +21,25 @@ from hearing_core.gist import gist
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: bool) -> None:
-    """Recompute the digest chain of HEARING (or every hearing); exit 1 on any break."""
-    from hearing_core.verify import check_seal, parse_seal, verify_hearing
+    """Recompute the digest chain of HEARING (or of every hearing) from the stored bytes;
+    exit 1 on any break, and on an empty or missing store."""
+    from hearing_core.errors import StoreError
+    from hearing_core.verify import check_seal, parse_seal, verify_archive, verify_hearing
 
     ws = workspace(ctx)
-    slugs = [hearing] if hearing else [h.slug for h in ws.archive.hearings()]
+    if ws.location.path is not None and not ws.location.path.exists():
+        raise StoreError(f"no store at {ws.location.display}: nothing to verify")
     count = parse_seal(seal)[1] if seal else None
     remember = (count,) if count else ()
-    results = [verify_hearing(ws.archive, slug, remember=remember) for slug in slugs]
-    seal_problem = None
-    if seal:
-        if len(results) != 1:
+    archive_problem = None
+    if hearing:
+        results = [verify_hearing(ws.archive, hearing, remember=remember)]
+    else:
+        if seal:
             raise click.UsageError("--seal needs one HEARING")
-        seal_problem = check_seal(results[0], seal)
+        whole = verify_archive(ws.archive)
+        results, archive_problem = whole.hearings, whole.problem
+    seal_problem = check_seal(results[0], seal) if seal else None
     bad = [r for r in results if not r.ok] or ([results[0]] if seal_problem else [])
     if as_json:
         out = [
@@ -46,8 +52,11 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
             }
             for r in results
         ]
-        click.echo(json.dumps({"hearings": out, "seal_problem": seal_problem}, indent=2))
+        doc = {"hearings": out, "archive_problem": archive_problem, "seal_problem": seal_problem}
+        click.echo(json.dumps(doc, indent=2))
     else:
+        if archive_problem:
+            err_console.print(Text(f"✗ archive: {archive_problem}"), soft_wrap=True)
         for r in results:
             if r.ok:
                 console.print(
@@ -67,7 +76,7 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
             extra = results[0].events - (count or results[0].events)
             since = f"; {extra} events recorded since" if extra else ""
             console.print(f"✓ matches the seal{since}")
-    if bad or seal_problem:
+    if bad or seal_problem or archive_problem:
         sys.exit(1)
 
 
