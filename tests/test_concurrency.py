@@ -23,6 +23,7 @@ import pytest
 
 from hearing_core.archive import HearingArchive, open_archive
 from hearing_core.records import GENESIS_DIGEST, chain_digest
+from hearing_core.verify import verify_archive
 
 WORKERS = 4
 PER_WORKER = 20
@@ -173,6 +174,9 @@ def check_log(archive: HearingArchive, seen: list[int], before: int) -> None:
     for e in log:
         assert e.seq == last_seq.get(e.hearing, 0) + 1, "log order disagrees with a hearing's seq"
         last_seq[e.hearing] = e.seq
+    # The archive chain, written by every writer in its insert's transaction, is one chain.
+    whole = verify_archive(archive)
+    assert whole.problem is None and whole.ok and whole.events == len(log)
 
 
 def check_returned(plans: list[list[dict[str, Any]]], results: list[list[dict[str, Any]]]) -> None:

@@ -7,12 +7,14 @@
 - the tutorial's files (``<!-- file: PATH -->`` blocks) make a working plugin, and the commands
   the tutorial shows print what it says they print;
 - every name of ``hearing_core.__all__`` is mentioned in docs/plugins.md;
-- docs/index.md links every page in docs/, and every page it links exists.
+- docs/index.md links every page in docs/, and every page it links exists;
+- the verify and seal commands docs/archivist.md shows print what it says they print.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import re
 import shlex
 import sys
@@ -485,3 +487,44 @@ def test_every_command_of_the_auditor_guide_runs(tmp_path: Path) -> None:
                 f"{command!r} should print {expected!r}; it printed:\n" + "\n".join(printed[-40:])
             )
             at += 1
+
+
+ARCHIVIST_MD = DOCS / "archivist.md"
+
+
+def _section_sessions(page: Path, start: str, end: str) -> list[tuple[str, list[str]]]:
+    """Every ``$ command`` of the console blocks between two headings, with its shown output."""
+    text = page.read_text(encoding="utf-8")
+    section = text[text.index(start) : text.index(end)]
+    out: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"```console\n(.*?)```", section, flags=re.DOTALL):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                out.append((line[2:].split("  #", 1)[0].strip(), []))
+            elif out:
+                out[-1][1].append(line.rstrip())
+    return out
+
+
+def test_the_verify_and_seal_commands_print_what_the_archivist_page_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HEARING_PLUGINS", "")
+    runner = CliRunner()
+    for store in ("hearings.db", "copy.db"):
+        result = runner.invoke(cli, ["--store", store, "import", str(SAMPLE)])
+        assert result.exit_code == 0, result.output
+    sessions = _section_sessions(ARCHIVIST_MD, "## Verifying the record", "## Protected speakers")
+    assert len(sessions) >= 9
+    for command, shown in sessions:
+        args = shlex.split(command)
+        assert args[0] == "hearing", command
+        result = runner.invoke(cli, args[1:])
+        refused = bool(shown) and shown[0].startswith("error:")
+        assert result.exit_code == (1 if refused else 0), f"$ {command}\n{result.output}"
+        if shown:
+            got = [line.rstrip() for line in result.output.rstrip("\n").splitlines()]
+            assert got == shown, f"$ {command}"
+        elif "--json" in args:
+            assert json.loads(result.output)

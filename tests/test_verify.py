@@ -221,3 +221,163 @@ def test_verify_fails_on_an_empty_or_missing_store(store_url: str, tmp_path: Pat
     code, _, err = run(missing, "verify")
     assert code == 1 and "no store at" in err and err.count("\n") == 1
     assert not Path(missing).exists()
+
+
+# --- 3-5. the archive chain and archive seals ---------------------------------------------
+
+
+def links_table(store: str) -> str:
+    if store.startswith("postgresql"):
+        return f'"{store.rsplit("schema=", 1)[1]}".hearings_links'
+    return "archive_links"
+
+
+def ids_of(store: str, slug: str, since: int = 1) -> str:
+    """SQL selecting the notification ids of ``slug``'s events from position ``since``."""
+    column = "notification_id" if store.startswith("postgresql") else "rowid"
+    return (
+        f"SELECT {column} FROM {{events}} WHERE originator_id = {oid(store, slug)} "
+        f"AND originator_version >= {since}"
+    )
+
+
+def remove(store: str, slug: str, since: int = 1, *, links: bool) -> None:
+    """Delete ``slug``'s events from position ``since`` (and their archive links too)."""
+    statements = []
+    if links:
+        statements.append(
+            f"DELETE FROM {links_table(store)} WHERE notification_id IN ({ids_of(store, slug, since)})"
+        )
+    statements.append(
+        f"DELETE FROM {{events}} WHERE originator_id = {oid(store, slug)} "
+        f"AND originator_version >= {since}"
+    )
+    tamper(store, *statements)
+
+
+@pytest.mark.parametrize("links", [False, True])
+@pytest.mark.parametrize("since", [1, 100])
+def test_removing_a_hearing_or_its_tail_before_the_last_fails_verify(
+    two: str, links: bool, since: int
+) -> None:
+    # Every row of the first hearing (verify exited 0 before), or its tail.
+    remove(two, SLUG, since, links=links)
+    code, doc = verify_json(two)
+    assert code == 1
+    assert "archive chain breaks at event" in doc["archive_problem"]
+    code, _, err = run(two, "verify")
+    assert code == 1 and "✗ archive: the archive chain breaks" in err
+
+
+def test_removing_the_last_events_but_not_their_links_fails_verify(two: str) -> None:
+    remove(two, OTHER, 120, links=False)
+    code, doc = verify_json(two)
+    assert code == 1 and "follow the last stored event" in doc["archive_problem"]
+
+
+def test_archive_seal_catches_what_verify_alone_cannot(two: str) -> None:
+    code, sealed, err = run(two, "seal")
+    assert code == 0, err
+    assert sealed.startswith("@archive:250:")
+    sealed = sealed.strip()
+    assert run(two, "verify", "--seal", sealed)[0] == 0
+    # Truncating the last hearing's tail, links and all, leaves a consistent archive:
+    # verify alone cannot tell, the seal can (docs/security.md says so).
+    remove(two, OTHER, 120, links=True)
+    assert run(two, "verify")[0] == 0
+    code, _, err = run(two, "verify", "--seal", sealed)
+    assert code == 1 and "seal mismatch: the seal covers 250 events" in err
+
+
+def test_archive_seal_catches_a_rechained_forgery(two: str) -> None:
+    code, sealed, _ = run(two, "seal")
+    assert code == 0
+    # Remove the first hearing and the whole archive chain: it is re-chained (back-filled)
+    # over what is left the next time the store is opened, so verify passes...
+    tamper(two, f"DELETE FROM {{events}} WHERE originator_id = {oid(two, SLUG)}")
+    tamper(two, f"DROP TABLE {links_table(two)}")
+    assert run(two, "verify")[0] == 0
+    # ...and the seal does not.
+    code, _, err = run(two, "verify", "--seal", sealed.strip())
+    assert code == 1 and "seal mismatch" in err
+
+
+def test_corrections_of_sealed_events_recorded_after_a_seal_are_listed(two: str) -> None:
+    _, archive_seal, _ = run(two, "seal")
+    _, hearing_seal, _ = run(two, "seal", SLUG)
+    correction = {
+        "type": "CorrectionIssued",
+        "hearing": SLUG,
+        "at": "2024-07-01T09:00:00-04:00",
+        "corrects": 14,
+        "changes": {"organization": "Southern Coast Migrant Workers' Union"},
+        "reason": "Forged after the seal.",
+    }
+    later_note = {
+        "type": "PledgeProgressReported",
+        "hearing": OTHER,
+        "at": "2025-01-01T00:00:00+00:00",
+        "pledge": 85,
+        "status": "fulfilled",
+    }
+    lines = json.dumps(correction) + "\n" + json.dumps(later_note) + "\n"
+    code, _, err = run(two, "import", "-", input=lines)
+    assert code == 0, err
+    code, out, _ = run(two, "verify", "--seal", archive_seal.strip())
+    assert code == 0
+    assert "2 events recorded since, 1 of them correcting sealed events:" in out
+    assert f"{SLUG} #126 corrects sealed #14: Forged after the seal." in out
+    code, out, _ = run(two, "verify", SLUG, "--seal", hearing_seal.strip())
+    assert code == 0 and f"{SLUG} #126 corrects sealed #14: Forged after the seal." in out
+    code, doc = verify_json(two, "--seal", archive_seal.strip())
+    assert doc["corrections_since_seal"] == [
+        {"hearing": SLUG, "position": 126, "corrects": 14, "reason": "Forged after the seal."}
+    ]
+
+
+@pytest.mark.parametrize("given", ["garbage", f"{SLUG}:12", f"{SLUG}:x:{'0' * 64}", "@archive:1:z"])
+def test_a_seal_that_is_not_one_is_said_so(store: str, given: str) -> None:
+    for args in (("verify", SLUG, "--seal", given), ("verify", "--seal", given)):
+        code, _, err = run(store, *args)
+        assert code == 1 and "is not a seal" in err and err.count("\n") == 1, err
+        assert "mismatch" not in err
+
+
+def test_a_store_made_before_the_archive_chain_keeps_verifying(store: str) -> None:
+    _, hearing_seal, _ = run(store, "seal", SLUG)
+    tamper(store, f"DROP TABLE {links_table(store)}")  # as stores made before it
+    code, out, err = run(store, "verify")
+    assert code == 0, err
+    assert "archive chain intact" in out
+    assert run(store, "verify", SLUG, "--seal", hearing_seal.strip())[0] == 0
+    assert run(store, "seal", SLUG)[1] == hearing_seal  # hearing seals keep their meaning
+
+
+def test_verify_fails_when_the_event_table_is_dropped(store: str) -> None:
+    table = "{events}"
+    tamper(store, f"DROP TABLE {table}")
+    code, _, err = run(store, "verify")
+    assert code == 1 and "holds no events" in err
+
+
+def test_a_topic_changed_to_another_event_type_fails_verify(store: str) -> None:
+    topic = "hearing_core.domain:Hearing.SegmentClosed"
+    tamper(store, f"UPDATE {{events}} SET topic = '{topic}' WHERE originator_version = 44")
+    code, doc = verify_json(store, SLUG)
+    brk = doc["hearings"][0]["break"]
+    assert code == 1 and brk["position"] == 44 and brk["kind"] == "changed"
+
+
+def test_events_of_a_hearing_whose_first_event_is_gone_fail_verify(two: str) -> None:
+    column = "notification_id" if two.startswith("postgresql") else "rowid"
+    first = f"originator_id = {oid(two, OTHER)} AND originator_version = 1"
+    tamper(
+        two,
+        f"DELETE FROM {links_table(two)} WHERE notification_id IN "
+        f"(SELECT {column} FROM {{events}} WHERE {first})",
+        f"DELETE FROM {{events}} WHERE {first}",
+    )
+    code, doc = verify_json(two)
+    assert code == 1
+    named = {h["hearing"]: h["break"] for h in doc["hearings"]}
+    assert named[f"id {hearing_id(OTHER).hex}"]["kind"] == "missing"

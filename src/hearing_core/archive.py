@@ -46,6 +46,12 @@ from hearing_core.values import (
     TimeSpan,
 )
 
+#: The archive's recorder for each kind of store (the PostgreSQL one imports psycopg).
+RECORDER_TOPICS = {
+    "sqlite": "hearing_core.recorders:SQLiteArchiveRecorder",
+    "postgres": "hearing_core.recorders_postgres:PostgresArchiveRecorder",
+}
+
 #: How long the live path keeps retrying after losing races to other recorders.
 RECORD_RETRY_SECONDS = 10.0
 
@@ -151,6 +157,8 @@ class HearingArchive(Application[UUID]):
         is stored or read."""
         settings = dict(type(self).env)
         settings.update(env or {})
+        # Our recorders write the archive chain in each insert's transaction.
+        settings["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPICS[self.location.kind]
         return Environment(name, settings)
 
     def construct_mapper(self) -> Mapper[UUID]:

@@ -117,3 +117,18 @@ def ordered(record: Mapping[str, Any], field_order: Iterable[str]) -> dict[str, 
 def dumps_line(record: Mapping[str, Any]) -> str:
     """One interchange line (no trailing newline)."""
     return json.dumps(record, ensure_ascii=False)
+
+
+def link_digest(previous: str, originator_id: str, version: int, topic: str, state: bytes) -> str:
+    """One link of the archive chain: SHA-256 over the previous link and a stored row's raw bytes.
+
+    ``previous`` (64 hex digits, or :data:`GENESIS_DIGEST` before the first event), a newline,
+    the JSON array ``[originator id (32 hex digits), version, topic]`` (ASCII, no spaces), a
+    newline, then the state bytes exactly as stored.
+    """
+    h = hashlib.sha256(previous.encode("ascii"))
+    h.update(b"\n")
+    h.update(json.dumps([originator_id, version, topic], separators=(",", ":")).encode("ascii"))
+    h.update(b"\n")
+    h.update(state)
+    return h.hexdigest()

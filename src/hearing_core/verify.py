@@ -32,7 +32,8 @@ a rewrite that recomputes every digest is caught.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -41,7 +42,7 @@ import attrs
 from hearing_core.archive import AGGREGATE_TOPIC, EVENT_TOPICS, HearingArchive
 from hearing_core.domain import Hearing, build_record, hearing_id
 from hearing_core.errors import HearingCoreError
-from hearing_core.records import GENESIS_DIGEST, chain_digest
+from hearing_core.records import GENESIS_DIGEST, chain_digest, link_digest
 
 #: Decodes a row's state bytes into a mapping (the archive's transcoder: JSON, no imports).
 Decoder = Callable[[bytes], Any]
@@ -207,35 +208,60 @@ def verify_hearing(
     return verify_rows(slug, rows, archive.mapper.transcoder.decode, remember=remember)
 
 
+#: The name an archive seal carries where a hearing seal carries the hearing's slug
+#: (not a slug: slugs have no ``@``).
+ARCHIVE = "@archive"
+
+
+@attrs.frozen
+class SealedCorrection:
+    """A correction recorded after a seal that changes an event the seal covers."""
+
+    hearing: str
+    position: int  # the correction's position in its hearing
+    corrects: int  # the position it corrects (sealed)
+    reason: str
+
+
 @attrs.frozen
 class ArchiveVerification:
-    """The outcome of verifying the whole archive: each hearing, and the archive itself."""
+    """The outcome of verifying the whole archive: each hearing, and the archive chain."""
 
     events: int
+    head: str
     hearings: list[Verification]
-    #: What is wrong with the archive as a whole (an empty store, rows of no hearing), if anything.
+    #: What is wrong with the archive as a whole (an empty store, a broken archive chain,
+    #: rows of no hearing), if anything.
     problem: str | None = None
+    #: The archive chain's link after the event a seal counts, when asked for.
+    head_at_seal: str | None = None
+    #: Corrections recorded after the seal's events that change sealed events.
+    corrections: list[SealedCorrection] = attrs.field(factory=list)
 
     @property
     def ok(self) -> bool:
         return self.problem is None and all(h.ok for h in self.hearings)
 
+    @property
+    def seal(self) -> str:
+        return f"{ARCHIVE}:{self.events}:{self.head}"
 
-#: The topic of a hearing's first event.
+
+#: The topic of a hearing's first event, and of a correction.
 _SCHEDULED = next(t for t, cls in EVENT_TOPICS.items() if cls is Hearing.HearingScheduled)
+_CORRECTION = next(t for t, cls in EVENT_TOPICS.items() if cls is Hearing.CorrectionIssued)
 
 #: Rows read at a time when walking the whole log.
 _PAGE = 1000
 
 
-def _scheduled_slug(row: StoredRow, decode: Decoder) -> str | None:
-    """The slug a hearing's stored first event names, if it can be read."""
+def _state(row: StoredRow, decode: Decoder) -> dict[str, Any]:
+    """A row's decoded state, or an empty mapping if it cannot be decoded."""
     try:
         state = decode(row.state)
     except Exception:
-        return None
-    slug = state.get("hearing") if isinstance(state, dict) else None
-    return slug if isinstance(slug, str) else None
+        return {}
+    return state if isinstance(state, dict) else {}
 
 
 def _hex(originator_id: UUID | str) -> str:
@@ -249,43 +275,96 @@ def _id_of(slug: str) -> str | None:
         return None
 
 
-def log_rows(archive: HearingArchive) -> Iterable[StoredRow]:
-    """Every stored row, raw, in log order, page by page."""
-    start: int | None = None
+def chain_rows(archive: HearingArchive) -> Iterator[tuple[StoredRow, str | None]]:
+    """Every stored row, raw, in log order, with its stored archive link, page by page."""
+    recorder: Any = archive.recorder
+    after = 0
     while True:
-        page = archive.recorder.select_notifications(start, _PAGE, inclusive_of_start=False)
-        for n in page:
-            yield StoredRow(
-                _hex(n.originator_id), n.originator_version, n.topic, bytes(n.state), n.id
-            )
+        page = recorder.select_chain(after, _PAGE)
+        for nid, oid, version, topic, state, link in page:
+            yield StoredRow(oid, version, topic, state, nid), link
         if len(page) < _PAGE:
             return
-        start = page[-1].id
+        after = page[-1][0]
 
 
-def verify_archive(archive: HearingArchive) -> ArchiveVerification:
-    """Verify every hearing in the store, found from the stored rows themselves.
+def _correction(
+    row: StoredRow, decode: Decoder, sealed: int, hearing: str
+) -> SealedCorrection | None:
+    """The row as a correction of a sealed event (one of the first ``sealed``), if it is one."""
+    if row.topic != _CORRECTION:
+        return None
+    state = _state(row, decode)
+    corrects = state.get("corrects")
+    if not isinstance(corrects, int) or not 1 <= corrects <= sealed:
+        return None
+    return SealedCorrection(hearing, row.version, corrects, str(state.get("reason", "")))
 
-    Each originator id in the log must be the id of the hearing its first
-    stored event names; rows stored under an id no hearing was scheduled
-    under, and an empty store, are failures.
+
+def corrections_since(archive: HearingArchive, slug: str, count: int) -> list[SealedCorrection]:
+    """Corrections recorded in ``slug`` after its first ``count`` events that change those."""
+    decode = archive.mapper.transcoder.decode
+    found = (_correction(r, decode, count, slug) for r in hearing_rows(archive, slug)[count:])
+    return [c for c in found if c is not None]
+
+
+def verify_archive(archive: HearingArchive, *, remember: int | None = None) -> ArchiveVerification:
+    """Verify the archive chain over every stored row in log order, then every hearing.
+
+    The hearings are found from the stored rows themselves: each originator id
+    in the log must be the id of the hearing its first stored event names.
+    An empty store, a row whose link does not follow from the rows before it,
+    links after the last event, and rows under an id no hearing was scheduled
+    under are failures.  ``remember``: a seal's count of events, to keep the
+    link after that many events and list the corrections recorded since that
+    change events it covers.
     """
     decode = archive.mapper.transcoder.decode
+    recorder: Any = archive.recorder
     first_at: dict[str, int] = {}  # originator id -> archive position of its first row
     counts: dict[str, int] = {}
     slugs: dict[str, str | None] = {}
-    events = 0
-    for row in log_rows(archive):
+    head, events, last, problem = GENESIS_DIGEST, 0, 0, None
+    head_at_seal: str | None = None
+    sealed: dict[str, int] = {}
+    later: list[StoredRow] = []  # corrections after the seal, to check once slugs are known
+    for row, stored_link in chain_rows(archive):
         events += 1
+        position = row.position or 0
+        head = link_digest(head, row.originator_id, row.version, row.topic, row.state)
+        if problem is None and stored_link != head:
+            why = (
+                "it has no archive link"
+                if stored_link is None
+                else "its link does not follow from the events before it (events before it "
+                "were removed, reordered or changed)"
+            )
+            problem = (
+                f"the archive chain breaks at event {events} in log order (archive position "
+                f"{position}, event {row.version} of id {row.originator_id}): {why}"
+            )
         oid = row.originator_id
         if oid not in first_at:
-            first_at[oid] = row.position or 0
+            first_at[oid] = position
             slugs[oid] = None
         counts[oid] = counts.get(oid, 0) + 1
         if row.version == 1 and row.topic == _SCHEDULED:
-            slugs[oid] = _scheduled_slug(row, decode)
+            slug = _state(row, decode).get("hearing")
+            slugs[oid] = slug if isinstance(slug, str) else None
+        if events == remember:
+            head_at_seal, sealed = head, dict(counts)
+        elif remember is not None and events > remember and row.topic == _CORRECTION:
+            later.append(row)
+        last = position
+    if problem is None and (left := recorder.links_after(last)):
+        problem = (
+            f"{left} archive link(s) follow the last stored event: events at the end of the "
+            "log were removed"
+        )
     if events == 0:
-        return ArchiveVerification(0, [], f"the store {archive.location.display} holds no events")
+        problem = f"the store {archive.location.display} holds no events" + (
+            f" (but {problem})" if problem else ""
+        )
     results = []
     for oid, slug in slugs.items():
         label = f"id {oid}"  # a hearing's name only once its id is known to be its own
@@ -304,7 +383,13 @@ def verify_archive(archive: HearingArchive) -> ArchiveVerification:
             )
         else:
             results.append(verify_hearing(archive, slug))
-    return ArchiveVerification(events, results)
+    corrections = []
+    for row in later:
+        slug = slugs.get(row.originator_id)
+        found = _correction(row, decode, sealed.get(row.originator_id, 0), slug or "?")
+        if found is not None:
+            corrections.append(found)
+    return ArchiveVerification(events, head, results, problem, head_at_seal, corrections)
 
 
 def _diagnose(
@@ -337,14 +422,40 @@ def _diagnose(
     return Break(position, "changed", f"the {record['type']} here does not match its digest")
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def parse_seal(seal: str) -> tuple[str | None, int | None, str]:
-    """``hearing:count:digest`` (or a bare digest) -> (hearing, count, digest)."""
+    """``hearing:count:digest``, ``@archive:count:head`` or a bare digest -> (name, count, digest).
+
+    Anything else is refused as "not a seal" (one line, naming what was given).
+    """
     parts = seal.strip().split(":")
-    if len(parts) == 3 and parts[1].isdigit():
+    well_formed = len(parts) == 3 and parts[1].isdigit() and _HEX64.fullmatch(parts[2])
+    if well_formed and (parts[0] == ARCHIVE or _id_of(parts[0]) is not None):
         return parts[0], int(parts[1]), parts[2]
-    if len(parts) == 1:
+    if len(parts) == 1 and _HEX64.fullmatch(parts[0]):
         return None, None, parts[0]
-    raise HearingCoreError(f"{seal!r} is not a seal (hearing:count:digest)")
+    raise HearingCoreError(
+        f"{seal!r} is not a seal: expected HEARING:COUNT:DIGEST or {ARCHIVE}:COUNT:DIGEST "
+        "(DIGEST 64 hex digits)"
+    )
+
+
+def check_archive_seal(result: ArchiveVerification, seal: str) -> str | None:
+    """Why the archive does not match an archive seal published earlier, or None if it does.
+
+    The seal holds while the first ``count`` events in log order are those sealed;
+    events recorded since do not break it (corrections among them are listed apart).
+    """
+    name, count, digest = parse_seal(seal)
+    if name != ARCHIVE or count is None:
+        return "this is a hearing's seal: give the HEARING, or an archive seal (@archive:...)"
+    if count > result.events:
+        return f"the seal covers {count} events; the archive now has only {result.events}"
+    if count == 0 or result.head_at_seal != digest:
+        return f"the first {count} events of the archive differ from the sealed archive"
+    return None
 
 
 def check_seal(result: Verification, seal: str) -> str | None:

@@ -17,30 +17,55 @@ from hearing_core.gist import gist
 
 @cli.command()
 @click.argument("hearing", required=False)
-@click.option("--seal", "seal", help="Also check against a published seal (hearing:count:digest).")
+@click.option(
+    "--seal",
+    "seal",
+    help="Also check against a published seal: HEARING:COUNT:DIGEST, or @archive:COUNT:HEAD "
+    "without HEARING.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_context
 def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: bool) -> None:
-    """Recompute the digest chain of HEARING (or of every hearing) from the stored bytes;
-    exit 1 on any break, and on an empty or missing store."""
-    from hearing_core.errors import StoreError
-    from hearing_core.verify import check_seal, parse_seal, verify_archive, verify_hearing
+    """Recompute the digest chain of HEARING, or the archive chain and every hearing's chain,
+    from the stored bytes; exit 1 on any break, and on an empty or missing store.
 
+    With --seal, also check that the sealed events are still those sealed, and list the
+    corrections recorded since that change them.
+    """
+    from hearing_core.errors import StoreError
+    from hearing_core.verify import (
+        ARCHIVE,
+        check_archive_seal,
+        check_seal,
+        corrections_since,
+        parse_seal,
+        verify_archive,
+        verify_hearing,
+    )
+
+    name, count, _ = parse_seal(seal) if seal else (None, None, "")
+    if seal and hearing and name == ARCHIVE:
+        raise click.UsageError("an archive seal (@archive:...) is checked without a HEARING")
+    if seal and not hearing and name != ARCHIVE:
+        raise click.UsageError("a hearing's seal needs its HEARING (or give an @archive seal)")
     ws = workspace(ctx)
     if ws.location.path is not None and not ws.location.path.exists():
         raise StoreError(f"no store at {ws.location.display}: nothing to verify")
-    count = parse_seal(seal)[1] if seal else None
-    remember = (count,) if count else ()
-    archive_problem = None
+    archive_problem = seal_problem = None
     if hearing:
-        results = [verify_hearing(ws.archive, hearing, remember=remember)]
-    else:
+        results = [verify_hearing(ws.archive, hearing, remember=(count,) if count else ())]
         if seal:
-            raise click.UsageError("--seal needs one HEARING")
-        whole = verify_archive(ws.archive)
+            seal_problem = check_seal(results[0], seal)
+        corrections = corrections_since(ws.archive, hearing, count) if count else []
+        since = results[0].events - (count or results[0].events)
+    else:
+        whole = verify_archive(ws.archive, remember=count)
         results, archive_problem = whole.hearings, whole.problem
-    seal_problem = check_seal(results[0], seal) if seal else None
-    bad = [r for r in results if not r.ok] or ([results[0]] if seal_problem else [])
+        if seal:
+            seal_problem = check_archive_seal(whole, seal)
+        corrections = whole.corrections
+        since = whole.events - (count or whole.events)
+    bad = [r for r in results if not r.ok]
     if as_json:
         out = [
             {
@@ -52,15 +77,27 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
             }
             for r in results
         ]
-        doc = {"hearings": out, "archive_problem": archive_problem, "seal_problem": seal_problem}
-        click.echo(json.dumps(doc, indent=2))
+        doc = {
+            "hearings": out,
+            "archive": None if hearing else {"events": whole.events, "head": whole.head},
+            "archive_problem": archive_problem,
+            "seal_problem": seal_problem,
+            "corrections_since_seal": [attrs.asdict(c) for c in corrections],
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         if archive_problem:
             err_console.print(Text(f"✗ archive: {archive_problem}"), soft_wrap=True)
+        elif not hearing:
+            console.print(
+                Text(f"✓ archive: {whole.events} events, archive chain intact, head {whole.head}"),
+                soft_wrap=True,
+            )
         for r in results:
             if r.ok:
                 console.print(
-                    Text(f"✓ {r.hearing}: {r.events} events, chain intact, head {r.head}")
+                    Text(f"✓ {r.hearing}: {r.events} events, chain intact, head {r.head}"),
+                    soft_wrap=True,
                 )
             else:
                 p = r.problem
@@ -68,47 +105,54 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
                 err_console.print(
                     Text(
                         f"✗ {r.hearing}: chain breaks at position {p.position}: {p.kind} ({p.detail})"
-                    )
+                    ),
+                    soft_wrap=True,
                 )
         if seal_problem:
-            err_console.print(Text(f"✗ seal mismatch: {seal_problem}"))
+            err_console.print(Text(f"✗ seal mismatch: {seal_problem}"), soft_wrap=True)
         elif seal:
-            extra = results[0].events - (count or results[0].events)
-            since = f"; {extra} events recorded since" if extra else ""
-            console.print(f"✓ matches the seal{since}")
+            said = f"; {since} events recorded since" if since else ""
+            said += f", {len(corrections)} of them correcting sealed events:" if corrections else ""
+            console.print(Text(f"✓ matches the seal{said}"), soft_wrap=True)
+        for c in corrections:
+            console.print(
+                Text(f"  {c.hearing} #{c.position} corrects sealed #{c.corrects}: {c.reason}"),
+                soft_wrap=True,
+            )
     if bad or seal_problem or archive_problem:
         sys.exit(1)
 
 
 @cli.command()
-@click.argument("hearing")
+@click.argument("hearing", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the seal as JSON.")
 @click.pass_context
-def seal(ctx: click.Context, hearing: str, as_json: bool) -> None:
-    """Print HEARING's seal: event count and head digest, for publishing or signing."""
-    from hearing_core.verify import verify_hearing
+def seal(ctx: click.Context, hearing: str | None, as_json: bool) -> None:
+    """Print HEARING's seal (HEARING:COUNT:DIGEST), or without HEARING the whole archive's
+    (@archive:COUNT:HEAD, the archive chain's head): for publishing or signing."""
+    from hearing_core.verify import verify_archive, verify_hearing
 
-    result = verify_hearing(workspace(ctx).archive, hearing)
-    if not result.ok:
-        p = result.problem
-        assert p is not None
-        err_console.print(
-            Text(f"refusing to seal a broken record: position {p.position}: {p.kind}")
+    archive = workspace(ctx).archive
+    if hearing:
+        result = verify_hearing(archive, hearing)
+        events, head, sealed, ok = result.events, result.head, result.seal, result.ok
+        why = f"position {result.problem.position}: {result.problem.kind}" if result.problem else ""
+    else:
+        whole = verify_archive(archive)
+        events, head, sealed, ok = whole.events, whole.head, whole.seal, whole.ok
+        broken = [r for r in whole.hearings if r.problem]
+        why = whole.problem or (
+            f"{broken[0].hearing}: position {broken[0].problem.position}"  # type: ignore[union-attr]
+            if broken
+            else ""
         )
+    if not ok:
+        err_console.print(Text(f"refusing to seal a broken record: {why}"), soft_wrap=True)
         sys.exit(1)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "hearing": hearing,
-                    "events": result.events,
-                    "head": result.head,
-                    "seal": result.seal,
-                }
-            )
-        )
+        click.echo(json.dumps({"hearing": hearing, "events": events, "head": head, "seal": sealed}))
     else:
-        click.echo(result.seal)
+        click.echo(sealed)
 
 
 @cli.command()

@@ -1,0 +1,132 @@
+"""The archive's recorders: eventsourcing's own, extended by subclassing.
+
+eventsourcing extends a recorder by overriding its insert method so that
+extra rows are written in the insert's transaction (its ``ProcessRecorder``
+adds tracking rows that way).  These recorders add the *archive chain*: for
+every stored event, a link digest over the previous link and the row's raw
+stored bytes (see :func:`hearing_core.records.link_digest`), kept in a table
+of its own keyed by the event's notification id, written in the same
+transaction as the event.
+
+The links are computed after the insert, while the insert holds the store's
+write lock (SQLite's database lock; on PostgreSQL the ``EXCLUSIVE`` table
+lock eventsourcing takes before inserting), so concurrent writers extend the
+chain one after another.  The chain follows notification-id *order*, never
+id arithmetic (PostgreSQL's ids may have gaps).
+
+A store made before the archive chain gets its links once, when this version
+first opens it: every event without a link, in log order (see
+docs/security.md for what that means for such a store).
+
+This module holds the SQLite recorder; :mod:`hearing_core.recorders_postgres`
+the PostgreSQL one (imported only when a PostgreSQL store is opened).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from hearing_core.records import GENESIS_DIGEST, link_digest
+
+#: One stored event with its archive link: (notification id, originator id as 32 hex digits,
+#: version, topic, state, stored link or None).
+ChainRow = tuple[int, str, int, str, bytes, str | None]
+
+#: The SQLite table holding the archive chain.
+SQLITE_LINKS_TABLE = "archive_links"
+
+
+def next_links(
+    head: str, rows: Sequence[tuple[int, str, int, str, bytes]]
+) -> list[tuple[int, str]]:
+    """The links of ``rows`` (in log order) following the link ``head``."""
+    links = []
+    for notification_id, originator_id, version, topic, state in rows:
+        head = link_digest(head, originator_id, version, topic, state)
+        links.append((notification_id, head))
+    return links
+
+
+class SQLiteArchiveRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite application recorder, writing the archive chain as it inserts."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        events, links = events_table_name, SQLITE_LINKS_TABLE  # constants, not input
+        self.links_table_name = links
+        self._head_sql = (
+            f"SELECT notification_id, link FROM {links} ORDER BY notification_id DESC LIMIT 1"  # noqa: S608
+        )
+        self._after_sql = f"SELECT rowid, originator_id, originator_version, topic, state FROM {events} WHERE rowid > ? ORDER BY rowid"  # noqa: S608
+        self._insert_link_sql = f"INSERT INTO {links} (notification_id, link) VALUES (?, ?)"  # noqa: S608
+        self._lock_sql = f"INSERT INTO {links} SELECT * FROM {links} WHERE 0"  # noqa: S608
+        self._unlinked_sql = f"SELECT (SELECT MAX(rowid) FROM {events}) > coalesce((SELECT MAX(notification_id) FROM {links}), 0)"  # noqa: S608
+        self._chain_sql = (
+            "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state, l.link "  # noqa: S608
+            f"FROM {events} e LEFT JOIN {links} l ON l.notification_id = e.rowid "
+            "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?"
+        )
+        self._links_after_sql = f"SELECT count(*) FROM {links} WHERE notification_id > ?"  # noqa: S608
+
+    def construct_create_table_statements(self) -> list[str]:
+        statements = super().construct_create_table_statements()
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {SQLITE_LINKS_TABLE} ("
+            "notification_id INTEGER PRIMARY KEY, link TEXT NOT NULL)"
+        )
+        return statements
+
+    def create_table(self) -> None:
+        super().create_table()
+        self._link_existing()
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        # The insert takes the write lock, so the head read below is the chain's head.
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        self._link_new(c)
+        return returning
+
+    def _link_new(self, c: SQLiteCursor) -> None:
+        """Link every event after the chain's head (in this transaction)."""
+        c.execute(self._head_sql)
+        top = c.fetchone()
+        after, head = (top[0], top[1]) if top else (0, GENESIS_DIGEST)
+        c.execute(self._after_sql, (after,))
+        rows = [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+        c.executemany(self._insert_link_sql, next_links(head, rows))
+
+    def _link_existing(self) -> None:
+        """Back-fill links for events stored before the archive chain existed (once)."""
+        with self.datastore.transaction(commit=False) as c:
+            if not self._unlinked(c):
+                return  # the usual case: no write lock taken when opening
+        with self.datastore.transaction(commit=True) as c:
+            # A write first, so the lock is held before the head is read.
+            c.execute(self._lock_sql)
+            if self._unlinked(c):
+                self._link_new(c)
+
+    def _unlinked(self, c: SQLiteCursor) -> bool:
+        c.execute(self._unlinked_sql)
+        return bool(c.fetchone()[0])
+
+    def select_chain(self, after: int, limit: int) -> list[ChainRow]:
+        """Raw stored rows after notification id ``after`` in log order, each with its link."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self._chain_sql, (after, limit))
+            return [
+                (r[0], str(r[1]), r[2], str(r[3]), bytes(r[4] or b""), r[5]) for r in c.fetchall()
+            ]
+
+    def links_after(self, after: int) -> int:
+        """How many links name events after notification id ``after`` (there should be none
+        after the last event)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self._links_after_sql, (after,))
+            return int(c.fetchone()[0])
