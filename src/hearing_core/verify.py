@@ -24,9 +24,15 @@ the first break is reported with its kind:
 ``unreadable`` the stored row can no longer be decoded
 ``foreign``    the row names something outside the project's own event types
 
-A *seal* (``hearing:count:head-digest``) published at some moment lets
-anyone check later that the record still ends where it ended then, so even
-a rewrite that recomputes every digest is caught.
+Without a hearing, :func:`verify_archive` also recomputes the *archive chain*
+(one link per stored event in log order over the raw row, written by
+:mod:`hearing_core.recorders`), so removing a hearing, or the tail of one
+recorded before another, is caught without any seal.
+
+A *seal* (``hearing:count:head-digest``, or ``@archive:count:head-link`` for
+the whole archive) published at some moment lets anyone check later that the
+record still begins with what was sealed, so even a rewrite that recomputes
+every digest and link, or a truncation of the archive's end, is caught.
 """
 
 from __future__ import annotations
