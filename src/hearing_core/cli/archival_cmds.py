@@ -90,7 +90,7 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
             err_console.print(Text(f"✗ archive: {archive_problem}"), soft_wrap=True)
         elif not hearing:
             console.print(
-                Text(f"✓ archive: {whole.events} events, archive chain intact, head {whole.head}"),
+                Text(f"✓ archive: {whole.events} events, archive links intact, head {whole.head}"),
                 soft_wrap=True,
             )
         for r in results:
