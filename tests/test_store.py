@@ -260,7 +260,7 @@ def test_postgres_tables_live_in_the_schema_of_the_url(postgres_store_url: str) 
             " ORDER BY tgname",
             (postgres_schema(location),),
         ).fetchall()
-    assert tables == [("hearings_events",)]
+    assert sorted(tables) == [("hearings_events",), ("hearings_links",)]  # events, archive chain
     assert triggers == [("hearings_events_no_truncate",), ("hearings_events_no_update_delete",)]
 
 
