@@ -12,12 +12,24 @@ from typing import TYPE_CHECKING, Any
 from hearing_core.corrections import (
     AppliedCorrection,
     CorrectedRecord,
+    Correction,
     apply_corrections,
     pseudonyms,
 )
 from hearing_core.hookspecs import hookimpl
-from hearing_core.projection import ALL_HEARINGS, Projection, Report, ReportRequest
+from hearing_core.projection import (
+    ALL_HEARINGS,
+    IDENTITIES,
+    WORDS,
+    Page,
+    Projection,
+    Report,
+    ReportRequest,
+    Table,
+    handles,
+)
 from hearing_core.recorded import RecordedEvent
+from hearing_core.shielding import IDENTIFYING_FIELDS, WITHHELD
 from hearing_core.taxonomy import (
     DEFAULT_STAKEHOLDER_GROUPS,
     GCM_OBJECTIVES,
@@ -40,6 +52,8 @@ __all__ = [
     "ALL_HEARINGS",
     "DEFAULT_STAKEHOLDER_GROUPS",
     "GCM_OBJECTIVES",
+    "IDENTIFYING_FIELDS",
+    "IDENTITIES",
     "PANEL_ROLES",
     "PLEDGE_LEVELS",
     "PLEDGE_STATUSES",
@@ -47,16 +61,22 @@ __all__ = [
     "ROLES",
     "SEGMENT_KINDS",
     "SG_REPORT_AREAS",
+    "WITHHELD",
+    "WORDS",
     "AppliedCorrection",
     "CorrectedRecord",
+    "Correction",
+    "Page",
     "Projection",
     "RecordedEvent",
     "Report",
     "ReportRequest",
+    "Table",
     "__version__",
     "apply_corrections",
     "csv_cell",
     "escape_markdown",
+    "handles",
     "hookimpl",
     "pseudonyms",
     "report_command",

@@ -199,6 +199,12 @@ class HearingArchive(Application[UUID]):
             record = event_record(event, slug)
             yield reveal_record(record, self.keys) if reveal else record
 
+    def stored_record(self, slug: str, seq: int) -> dict[str, Any] | None:
+        """One stored record of a hearing (as stored: sealed), or None."""
+        for event in self.events.get(hearing_id(slug), gt=seq - 1, lte=seq):
+            return event_record(event, slug)
+        return None
+
     def hearings(self) -> list[HearingSummary]:
         """Every hearing in the store, in the order they were scheduled.
 
@@ -254,15 +260,23 @@ class HearingArchive(Application[UUID]):
         upto: int | None = None,
         page_size: int = PAGE_SIZE,
         reveal: bool = False,
+        types: Iterable[str] | None = None,
     ) -> Iterator[RecordedEvent]:
         """Every event after archive position ``after``, in log order, page by page.
 
-        ``reveal`` as for :meth:`records`.
+        ``reveal`` as for :meth:`records`.  With ``types``, only events of
+        those types are read: the store filters them by topic, so nothing
+        else is decoded or decrypted.
         """
         start = after
+        topics: list[str] = []
+        if types is not None:
+            topics = [get_topic(getattr(Hearing, t)) for t in sorted(types) if hasattr(Hearing, t)]
+            if not topics:
+                return
         while True:
             page = self.recorder.select_notifications(
-                start, page_size, stop=upto, inclusive_of_start=False
+                start, page_size, stop=upto, topics=topics, inclusive_of_start=False
             )
             for n in page:
                 event = self.mapper.to_domain_event(n)

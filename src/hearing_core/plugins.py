@@ -30,7 +30,7 @@ import attrs
 import pluggy
 
 from hearing_core import hookspecs
-from hearing_core.projection import Projection
+from hearing_core.projection import NEEDS, Projection, table_spec
 
 ALLOW_ENV = "HEARING_PLUGINS"
 BLOCK_ENV = "HEARING_PLUGINS_BLOCK"
@@ -114,7 +114,7 @@ def load_plugins(plugins_dir: Path | None = None) -> PluginHost:
         try:
             module = load()
             manager.register(module, name=name)
-        except Exception as e:  # a broken plugin must not break the others
+        except BaseException as e:
             host.fail(name, f"failed to load: {_describe(e)}")
             continue
         host._modules.append((name, module))
@@ -157,7 +157,7 @@ def _collect_projections(host: PluginHost, plugin: str, module: object) -> None:
     for impl in impls:
         try:
             impl.function(register=found.append)
-        except Exception as e:
+        except BaseException as e:
             host.fail(plugin, f"register_projections raised {_describe(e)}")
             return
     names = []
@@ -182,10 +182,18 @@ def validate_projection(projection: object, host: PluginHost | None = None) -> s
         return f"projection name {name!r} must be lower case letters, digits and _"
     if host is not None and name in host.projections:
         return f"projection {name!r} is already registered by plugin {host.owners[name]!r}"
-    for table in projection.tables:
+    unknown = set(projection.needs) - NEEDS
+    if unknown:
+        return f"projection {name!r}: needs {sorted(unknown)[0]!r} is not one of {sorted(NEEDS)}"
+    for table, declared in projection.tables.items():
         if not table.startswith(name + "_"):
             return f"projection {name!r}: table {table!r} must start with {name + '_'!r}"
+        spec = table_spec(declared)
+        for column in (*spec.pk, *(c for index in spec.indexes for c in index)):
+            if column not in spec.columns:
+                return f"projection {name!r}: table {table!r} has no column {column!r}"
     if host is not None:
+        # Ownership is by declaration, never by name: two projections may not declare one table.
         for other in host.projections.values():
             clash = set(projection.tables) & set(other.tables)
             if clash:
@@ -198,5 +206,5 @@ def add_commands(host: PluginHost, cli: Any) -> None:
     for impl in host.manager.hook.register_commands.get_hookimpls():
         try:
             impl.function(cli=cli)
-        except Exception as e:
+        except BaseException as e:
             host.fail(impl.plugin_name, f"register_commands raised {_describe(e)}")

@@ -1,49 +1,79 @@
-"""The read-model database and the runner that feeds projections in log order.
+"""The read-model database and the host that feeds projections in log order.
 
 One SQLite file (written with sqlite-utils) holds every projection's tables
-and a ``_positions`` table: per projection, its version, the archive
-position it has processed up to, and its last failure.  For each page of
-events, every projection's writes and new position commit in one
-transaction, so a crash never loses or doubles a row: the next run resumes
-from the committed positions.
+and the host's own bookkeeping, all in tables starting with ``_``:
 
-While a projection handles an event, a SQLite authorizer lets it write only
-its own tables, so a buggy plugin cannot damage another's read model or the
-positions.
+``_positions``
+    per projection: its version, the archive position it has processed up
+    to, and its last failure;
+``_tables``
+    which projection owns which table, and whether the table holds personal
+    data (see :meth:`ReadModels.personal_tables`);
+``_protection``, ``_corrections``
+    the host's own state: who is protected and their pseudonym, and every
+    correction resolved against what it corrects (stored form: sealed);
+``_meta``
+    the store the read models were built from, how far the host's state has
+    read, and a generation bumped whenever tables are dropped, so a running
+    ``replay --follow`` notices a ``forget`` or a rebuild in another process.
+
+For each page of events, the host's state and every projection's writes and
+new position commit in one transaction, so a crash never loses or doubles a
+row.  While a projection runs (creating tables, handling pages, rendering),
+an SQLite authorizer confines it: it may write only its own declared tables,
+and never attach databases, change the schema's rules (pragmas, triggers,
+views) or end the host's transaction; rendering is read-only.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlite_utils
 from rich.console import RenderableType
 
+from hearing_core.corrections import Correction, Resolved, resolve, shield_correction
 from hearing_core.keystore import create_owner_only
-from hearing_core.projection import Projection, Report, ReportRequest
+from hearing_core.projection import (
+    CORRECTION,
+    IDENTITIES,
+    WORDS,
+    Page,
+    Projection,
+    Report,
+    ReportRequest,
+)
+from hearing_core.protection import open_value
 from hearing_core.recorded import RecordedEvent
+from hearing_core.shielding import Protection, shield
+
+if TYPE_CHECKING:
+    from hearing_core.keystore import KeyStore
 
 POSITIONS = "_positions"
+TABLES = "_tables"
+PROTECTION = "_protection"
+CORRECTIONS = "_corrections"
 META = "_meta"
 
 #: Events per transaction while catching up.
 BATCH = 1000
 
-_WRITE_ACTIONS = {
-    sqlite3.SQLITE_INSERT,
-    sqlite3.SQLITE_UPDATE,
-    sqlite3.SQLITE_DELETE,
-    sqlite3.SQLITE_CREATE_TABLE,
-    sqlite3.SQLITE_DROP_TABLE,
-    sqlite3.SQLITE_CREATE_INDEX,
-    sqlite3.SQLITE_DROP_INDEX,
-    sqlite3.SQLITE_ALTER_TABLE,
-}
-_INTERNAL = {"sqlite_master", "sqlite_temp_master", "sqlite_sequence", "sqlite_stat1"}
+#: What the host itself reads from the log, whatever the projections take.
+HOST_TYPES = frozenset({"ParticipantRegistered", CORRECTION})
+
+#: ``read(after, upto, types)``: the stored events after ``after`` up to ``upto`` (None: the
+#: end), of these types (None: every type), in log order.
+Reader = Callable[[int, int | None, frozenset[str] | None], Iterable[RecordedEvent]]
+
+#: ``original(hearing, seq)``: one stored record of the log, or None.
+Lookup = Callable[[str, int], Mapping[str, Any] | None]
 
 
 @attrs.frozen
@@ -66,59 +96,173 @@ class PositionInfo:
     error: str | None
 
 
-def _one_line(error: BaseException) -> str:
-    text = f"{type(error).__name__}: {error}"
-    return text.splitlines()[0] if text.strip() else type(error).__name__
+class PluginError(Exception):
+    """A projection's code raised (anything, ``SystemExit`` included) or misbehaved."""
+
+
+def one_line(error: BaseException) -> str:
+    """``Type: message`` on one line."""
+    message = str(error).strip()
+    if not message:
+        return type(error).__name__
+    return f"{type(error).__name__}: {message}".splitlines()[0]
 
 
 class ReadModels:
     """The read models of a set of projections, in one SQLite database."""
 
     def __init__(
-        self, path: Path | str, projections: Iterable[Projection], *, source: str | None = None
+        self,
+        path: Path | str,
+        projections: Iterable[Projection],
+        *,
+        source: str | None = None,
+        keys: KeyStore | None = None,
+        protection: Protection | None = None,
     ) -> None:
         self.path = path
+        self.keys = keys
         self.projections = sorted(projections, key=lambda p: p.name)
+        self.failures: dict[str, str] = {}  # projections refused at opening (table clashes)
         if str(path) == ":memory:":
-            self.db = sqlite_utils.Database(memory=True)
+            self.db = sqlite_utils.Database(memory=True, execute_plugins=False)
         else:
             create_owner_only(Path(path))  # it may hold protected speakers' words
-            self.db = sqlite_utils.Database(path)
+            self.db = sqlite_utils.Database(path, execute_plugins=False)
             self.db.conn.execute("PRAGMA journal_mode=WAL")
         self.db.conn.execute("PRAGMA synchronous=NORMAL")
+        self.db.conn.execute("PRAGMA busy_timeout=30000")  # a forget's VACUUM in another process
+        self.db.conn.execute("PRAGMA secure_delete=ON")  # dropped rows leave no text behind
         # sqlite-utils probes SQLite's features once per connection by creating scratch
-        # tables; do it now, outside the write guard, so a plugin's upsert is not refused.
+        # tables; do it now, outside the guard, so a plugin's upsert is not refused.
         _ = self.db.supports_on_conflict, self.db.supports_strict
-        self.db[POSITIONS].create(  # type: ignore[union-attr]
-            {"projection": str, "version": int, "position": int, "failed_at": int, "error": str},
-            pk="projection",
-            if_not_exists=True,
-        )
-        self._prepare()
+        self.plugin_db = _plugin_database(self.db)
+        self._create_host_tables()
+        self._fixed_protection = protection
+        self.protection = protection or self._load_protection()
         if source is not None:
             self._check_source(source)
+        self._prepare()
+
+    # --- the host's tables --------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """A write transaction taken at once (BEGIN IMMEDIATE), or a savepoint inside one.
+
+        Never a deferred one: in WAL mode a reader that later writes fails at once
+        ("database is locked") if another process wrote meanwhile.
+        """
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        self.db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.conn.execute("ROLLBACK")
+            raise
+        self.db.conn.execute("COMMIT")
+
+    def _create_host_tables(self) -> None:
+        with self._write():
+            self.db[POSITIONS].create(  # type: ignore[union-attr]
+                {
+                    "projection": str,
+                    "version": int,
+                    "position": int,
+                    "failed_at": int,
+                    "error": str,
+                },
+                pk="projection",
+                if_not_exists=True,
+            )
+            self.db[TABLES].create(  # type: ignore[union-attr]
+                {"table": str, "projection": str, "personal": bool},
+                pk="table",
+                if_not_exists=True,
+            )
+            self.db[PROTECTION].create(  # type: ignore[union-attr]
+                {"hearing": str, "participant": str, "seq": int, "position": int, "pseudonym": str},
+                pk=("hearing", "participant"),
+                if_not_exists=True,
+            )
+            self.db[CORRECTIONS].create(  # type: ignore[union-attr]
+                {
+                    "hearing": str,
+                    "seq": int,
+                    "target_seq": int,
+                    "target_type": str,
+                    "before": str,
+                    "after": str,
+                    "record": str,
+                },
+                pk=("hearing", "seq"),
+                if_not_exists=True,
+            )
+            self.db[CORRECTIONS].create_index(  # type: ignore[union-attr]
+                ["hearing", "target_seq"], if_not_exists=True
+            )
+            self.db[META].create(  # type: ignore[union-attr]
+                {"key": str, "value": str}, pk="key", if_not_exists=True
+            )
+
+    def _meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute(f"SELECT value FROM {META} WHERE key = ?", [key]).fetchone()  # noqa: S608
+        return default if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: object) -> None:
+        self.db.execute(f"INSERT OR REPLACE INTO {META} VALUES (?, ?)", [key, str(value)])  # noqa: S608
+
+    def generation(self) -> int:
+        """Bumped whenever tables are dropped (a rebuild, a version bump, a forget)."""
+        return int(self._meta("generation", "0") or 0)
+
+    def _bump_generation(self) -> None:
+        self._set_meta("generation", self.generation() + 1)
 
     def _check_source(self, source: str) -> None:
         """Read models built from another store (or a replaced one) are rebuilt, not reused."""
-        self.db.execute(f"CREATE TABLE IF NOT EXISTS {META} (key TEXT PRIMARY KEY, value TEXT)")
-        row = self.db.execute(f"SELECT value FROM {META} WHERE key = 'source'").fetchone()  # noqa: S608
-        if row is not None and row[0] == source:
+        known = self._meta("source")
+        if known == source:
             return
-        if row is not None:
+        if known is not None:
             self.reset()
-        with self.db.atomic():
-            self.db.execute(
-                f"INSERT OR REPLACE INTO {META} VALUES ('source', ?)",  # noqa: S608
-                [source],
-            )
+        with self._write():
+            self._set_meta("source", source)
 
-    # --- positions ----------------------------------------------------------------
+    def _load_protection(self) -> Protection:
+        rows = self.db.execute(
+            f"SELECT hearing, participant, seq, pseudonym FROM {PROTECTION}"  # noqa: S608
+        ).fetchall()
+        return Protection.from_rows(rows)
+
+    # --- tables and positions -----------------------------------------------------
 
     def positions(self) -> dict[str, PositionInfo]:
         rows = self.db.execute(
             f"select projection, version, position, failed_at, error from {POSITIONS}"  # noqa: S608 (constant)
         ).fetchall()
         return {r[0]: PositionInfo(*r) for r in rows}
+
+    def owners(self) -> dict[str, tuple[str, bool]]:
+        """Every projection table recorded: table -> (owning projection, personal)."""
+        rows = self.db.execute(f"select [table], projection, personal from {TABLES}").fetchall()  # noqa: S608
+        return {t: (p, bool(personal)) for t, p, personal in rows}
+
+    def personal_tables(self) -> list[str]:
+        """Tables that hold personal data: leave them out of anything published.
+
+        A table is personal when its projection declared ``needs`` (it sees
+        protected participants' identities or words in clear), or when it
+        belongs to a projection the host no longer knows how it was built.
+        """
+        return sorted(t for t, (_, personal) in self.owners().items() if personal)
+
+    def public_tables(self) -> list[str]:
+        """Projection tables that hold no personal data (safe to publish with the record)."""
+        return sorted(t for t, (_, personal) in self.owners().items() if not personal)
 
     def _set_position(self, name: str, position: int, failure: Failure | None) -> None:
         self.db.execute(
@@ -132,46 +276,147 @@ class ReadModels:
         )
 
     def _prepare(self) -> None:
-        """Create tables; reset any projection whose version changed."""
+        """Refuse table clashes; create tables; rebuild any projection whose version changed."""
         known = self.positions()
+        owners = self.owners()
+        usable = []
         for p in self.projections:
-            info = known.get(p.name)
-            if info is not None and info.version == p.version:
-                p.create_tables(self.db)  # idempotent; cheap
-                continue
-            with self.db.atomic():
-                self._drop_tables(p)
-                p.create_tables(self.db)
-                self.db[POSITIONS].upsert(  # type: ignore[union-attr]
-                    {
-                        "projection": p.name,
-                        "version": p.version,
-                        "position": 0,
-                        "failed_at": None,
-                        "error": None,
-                    },
-                    pk="projection",
+            clash = next(
+                (
+                    (t, owners[t][0])
+                    for t in p.tables
+                    if t in owners and owners[t][0] != p.name and owners[t][0] in known
+                ),
+                None,
+            )
+            if clash is not None:
+                self.failures[p.name] = (
+                    f"table {clash[0]!r} belongs to projection {clash[1]!r} in this read-model "
+                    "database"
                 )
+                continue
+            info = known.get(p.name)
+            with self._write():
+                if info is None or info.version != p.version:
+                    self._drop_tables(p.name)
+                    self.db[POSITIONS].upsert(  # type: ignore[union-attr]
+                        {
+                            "projection": p.name,
+                            "version": p.version,
+                            "position": 0,
+                            "failed_at": None,
+                            "error": None,
+                        },
+                        pk="projection",
+                    )
+                self._create_tables(p)
+            if p.name not in self.failures:
+                usable.append(p)
+        self.projections = usable
+        self._seen_generation = self.generation()
 
-    def _drop_tables(self, p: Projection) -> None:
-        for table in self.db.table_names():
-            if table.startswith(p.name + "_"):
-                self.db[table].drop()
+    def _create_tables(self, p: Projection) -> None:
+        for table in p.tables:
+            self.db.execute(
+                f"INSERT OR REPLACE INTO {TABLES} VALUES (?, ?, ?)",  # noqa: S608
+                [table, p.name, int(p.personal)],
+            )
+        try:
+            with self.db.atomic(), _Guard(self.db.conn, frozenset(p.tables)):
+                p.create_tables(self.plugin_db)
+        except BaseException as e:
+            self.failures[p.name] = f"create_tables raised {one_line(e)}"
+
+    def _drop_tables(self, projection: str) -> None:
+        """Drop the tables recorded as this projection's own (never another's)."""
+        for table, (owner, _) in self.owners().items():
+            if owner == projection:
+                self.db[table].drop(ignore=True)
+                self.db.execute(f"DELETE FROM {TABLES} WHERE [table] = ?", [table])  # noqa: S608
+        self._bump_generation()
 
     def reset(self) -> None:
-        """Drop every projection's tables and positions: the next catch-up rebuilds all."""
-        with self.db.atomic():
+        """Drop every projection's tables and the host's state: the next catch-up rebuilds all."""
+        with self._write():
             for p in self.projections:
-                self._drop_tables(p)
-                p.create_tables(self.db)
+                self._drop_tables(p.name)
+                self._create_tables(p)
                 self._set_position(p.name, 0, None)
+            self._reset_host()
+        self._seen_generation = self.generation()
+
+    def _reset_host(self) -> None:
+        self.db.execute(f"DELETE FROM {CORRECTIONS}")  # noqa: S608
+        if self._fixed_protection is None:
+            self.db.execute(f"DELETE FROM {PROTECTION}")  # noqa: S608
+            self.protection = Protection()
+        self._set_meta("host_position", 0)
+
+    def forget_personal(self) -> list[str]:
+        """Drop every personal table, loaded projection or not; return their names.
+
+        Their projections start again from the beginning of the log the next
+        time they run (with the key destroyed, what they see is withheld).
+        Nothing else holds a protected participant's name or words: shielded
+        tables hold pseudonyms and sealed envelopes only.
+        """
+        dropped = self.personal_tables()
+        with self._write():
+            owners = {owner for t, (owner, _) in self.owners().items() if t in dropped}
+            for table in dropped:
+                self.db[table].drop(ignore=True)
+                self.db.execute(f"DELETE FROM {TABLES} WHERE [table] = ?", [table])  # noqa: S608
+            for owner in owners:
+                self.db.execute(f"DELETE FROM {POSITIONS} WHERE projection = ?", [owner])  # noqa: S608
+            self._bump_generation()
+        self.db.execute("VACUUM")  # no stale pages with their words in the file
+        if str(self.path) != ":memory:":
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return dropped
 
     # --- feeding ------------------------------------------------------------------
 
     def start(self) -> int:
         """The lowest position any projection still needs events after."""
         positions = self.positions()
-        return min((positions[p.name].position for p in self.projections), default=0)
+        return min(
+            (positions[p.name].position if p.name in positions else 0 for p in self.projections),
+            default=0,
+        )
+
+    def types(self) -> frozenset[str] | None:
+        """The event types to read from the store (None: every type)."""
+        wanted: set[str] = set(HOST_TYPES)
+        for p in self.projections:
+            if not p.types:
+                return None
+            wanted |= p.types
+        return frozenset(wanted)
+
+    def catch_up(
+        self,
+        read: Reader,
+        *,
+        head: int | None = None,
+        lookup: Lookup | None = None,
+        batch: int = BATCH,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Failure]:
+        """Feed each projection the events after its position, up to ``head``, page by page.
+
+        ``read(after, upto, types)`` gives the stored events; ``head`` is the
+        log's last position (every projection that did not fail ends there,
+        even when the last events were of types nobody takes); ``lookup(hearing,
+        seq)`` gives one stored record (what a correction corrects).  Starts
+        again from the new positions when the host has to rebuild projections
+        (a correction protected someone they had already seen) or another
+        process dropped tables meanwhile.
+        """
+        while True:
+            failures, restart = self._catch_up_once(read, head, lookup, batch, progress)
+            if not restart:
+                return failures
+            self._reopen()
 
     def feed(
         self,
@@ -180,97 +425,533 @@ class ReadModels:
         batch: int = BATCH,
         progress: Callable[[int], None] | None = None,
     ) -> list[Failure]:
-        """Give each projection the events after its position, batch by batch."""
+        """Feed stored events given in log order (a test's list, a hearing's records)."""
+        listed = list(events)
+        by_seq = {(e.hearing, e.seq): e.record for e in listed}
+
+        def read(
+            after: int, upto: int | None, types: frozenset[str] | None
+        ) -> Iterator[RecordedEvent]:
+            return (
+                e
+                for e in listed
+                if e.position > after
+                and (upto is None or e.position <= upto)
+                and (types is None or e.type in types)
+            )
+
+        head = max((e.position for e in listed), default=None)
+        return self.catch_up(
+            read, head=head, lookup=lambda h, s: by_seq.get((h, s)), batch=batch, progress=progress
+        )
+
+    def _reopen(self) -> None:
+        """After another process (or the host) dropped tables: recreate and reload."""
+        self._prepare()
+        if self._fixed_protection is None:
+            self.protection = self._load_protection()
+
+    def _catch_up_once(
+        self,
+        read: Reader,
+        head: int | None,
+        lookup: Lookup | None,
+        batch: int,
+        progress: Callable[[int], None] | None,
+    ) -> tuple[list[Failure], bool]:
+        if self.generation() != self._seen_generation:
+            self._reopen()  # another process dropped tables (a forget, a rebuild)
+        generation = self._seen_generation
         positions = {name: info.position for name, info in self.positions().items()}
+        for p in self.projections:
+            positions.setdefault(p.name, 0)
         failed: dict[str, Failure] = {}
-        for page in _pages(events, batch):
-            # One transaction per page for all projections (one commit, not one each);
-            # each projection still has its own savepoint, so one that fails is
-            # rolled back alone, with its position, and the others commit.
-            with self.db.atomic():
+        host_position = int(self._meta("host_position", "0") or 0)
+        start = min([positions[p.name] for p in self.projections] + [host_position])
+        for page in _pages(read(start, head, self.types()), batch):
+            # One transaction per page for the host and all projections (one commit);
+            # each projection has its own savepoint, so one that fails is rolled back
+            # alone, with its position, and the others commit.
+            self.db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self.generation() != generation:
+                    self.db.conn.execute("ROLLBACK")
+                    return list(failed.values()), True
+                views = _Views(self, page, host_position, lookup)
+                host_position, rebuild = views.advance_host()
+                if rebuild is not None:
+                    self._rebuild_after(rebuild, positions)
+                    self.db.conn.execute("COMMIT")
+                    return list(failed.values()), True
                 for p in self.projections:
                     if p.name in failed:
                         continue
-                    failure = self._feed_one(p, page, positions)
+                    failure = self._feed_one(p, views, positions)
                     if failure is not None:
                         failed[p.name] = failure
+                self.db.conn.execute("COMMIT")
+            except BaseException:
+                if self.db.conn.in_transaction:
+                    self.db.conn.execute("ROLLBACK")
+                raise
             if progress is not None:
                 progress(len(page))
-        return list(failed.values())
+        if head is not None:
+            self._advance_to(head, generation, positions, failed)
+        return list(failed.values()), False
 
-    def _feed_one(
-        self, p: Projection, page: list[RecordedEvent], positions: dict[str, int]
-    ) -> Failure | None:
+    def _advance_to(
+        self, head: int, generation: int, positions: dict[str, int], failed: dict[str, Failure]
+    ) -> None:
+        """Past the last events read, up to ``head``: none of them was of a type anyone takes."""
+        with self._write():
+            if self.generation() != generation:
+                return
+            if int(self._meta("host_position", "0") or 0) < head:
+                self._set_meta("host_position", head)
+            for p in self.projections:
+                if p.name not in failed and positions[p.name] < head:
+                    self._set_position(p.name, head, None)
+                    positions[p.name] = head
+
+    def _rebuild_after(self, position: int, positions: dict[str, int]) -> None:
+        """A correction protected someone registered at ``position``: rebuild shielded
+        projections that have already seen them in clear."""
+        for p in self.projections:
+            if IDENTITIES not in p.needs and positions[p.name] >= position:
+                self._drop_tables(p.name)
+                self._set_position(p.name, 0, None)
+
+    def _feed_one(self, p: Projection, views: _Views, positions: dict[str, int]) -> Failure | None:
         """Feed one page to one projection: its writes and its new position commit together.
 
-        The whole page runs under one savepoint and one write guard; only if an
-        event raises is the page rolled back and replayed event by event, to
-        keep everything before the failing event and say exactly which it was.
+        The whole page runs under one savepoint and one guard; only if it raises
+        is the page rolled back and replayed event by event, to keep everything
+        before the failing event and say exactly which it was.
         """
-        todo = [e for e in page if e.position > positions[p.name]]
-        if not todo:
+        page = [e for e in views.stored if e.position > positions[p.name]]
+        if not page:
             return None
         failure = None
-        with self.db.atomic():
-            try:
-                with self.db.atomic(), self._only_tables_of(p):
-                    for event in todo:
-                        if p.wants(event.type):
-                            p.handle(event, self.db)
-                position = todo[-1].position
-            except Exception:  # find the failing event, keeping the ones before it
-                position, failure = self._feed_each(p, todo, positions[p.name])
-            self._set_position(p.name, position, failure)
+        todo = views.page_for(p, page)
+        try:
+            if todo.events:
+                with self.db.atomic(), _Guard(self.db.conn, frozenset(p.tables)):
+                    p.handle_page(todo, self.plugin_db)
+            position = page[-1].position
+        except BaseException:
+            position, failure = self._feed_each(p, todo, positions[p.name], page[-1].position)
+        self._set_position(p.name, position, failure)
         positions[p.name] = position
         return failure
 
     def _feed_each(
-        self, p: Projection, events: list[RecordedEvent], position: int
+        self, p: Projection, page: Page, position: int, last: int
     ) -> tuple[int, Failure | None]:
-        for event in events:
-            if p.wants(event.type):
-                try:
-                    with self.db.atomic(), self._only_tables_of(p):
-                        p.handle(event, self.db)
-                except Exception as e:  # isolate the plugin: record, stop it here
-                    return position, Failure(p.name, event.position, _one_line(e))
+        for event in page.events:
+            one = Page((event,), {k: v for k, v in page.corrections.items() if k == event.position})
+            try:
+                with self.db.atomic(), _Guard(self.db.conn, frozenset(p.tables)):
+                    p.handle_page(one, self.plugin_db)
+            except BaseException as e:
+                return position, Failure(p.name, event.position, one_line(e))
             position = event.position
-        return position, None
-
-    def _only_tables_of(self, p: Projection) -> _Guard:
-        return _Guard(self.db.conn, p.name + "_")
+        return last, None
 
     # --- reports ------------------------------------------------------------------
+
+    def reveal(self, hearing: str, field: str, value: Any) -> Any:
+        """Open sealed words for a report (withheld where the key is gone or unknown)."""
+        from hearing_core.projection import _withhold
+        from hearing_core.protection import is_envelope
+
+        keys = self.keys
+        if keys is None:
+            return _withhold(hearing, field, value)
+        if isinstance(value, str):
+            return open_value(keys, hearing, field, value) if is_envelope(value) else value
+        if isinstance(value, list | tuple):
+            return [self.reveal(hearing, field, v) for v in value]
+        if isinstance(value, Mapping):
+            return {k: self.reveal(hearing, field, v) for k, v in value.items()}
+        return value
 
     def render(
         self, projection: Projection, request: ReportRequest
     ) -> str | RenderableType | Report:
-        """Render a report of one projection for one hearing."""
-        return projection.render(self.db, request)
+        """Render a report of one projection, read-only; a plugin's failure raises PluginError."""
+        request = attrs.evolve(request, reveal=self.reveal)
+        self.db.conn.execute("BEGIN")  # one snapshot; rolled back, whatever the plugin tried
+        try:
+            with _Guard(self.db.conn, frozenset(), read_only=True):
+                result = projection.render(self.plugin_db, request)
+        except BaseException as e:
+            raise PluginError(
+                f"projection {projection.name!r} failed to render: {one_line(e)}"
+            ) from None
+        finally:
+            if self.db.conn.in_transaction:
+                self.db.conn.execute("ROLLBACK")
+        content = result.content if isinstance(result, Report) else result
+        exit_code = result.exit_code if isinstance(result, Report) else 0
+        empty = content is None or (isinstance(content, str) and not content.strip())
+        if empty and exit_code == 0:  # never a quiet success with nothing to show
+            raise PluginError(f"projection {projection.name!r} rendered nothing")
+        return result
 
     def close(self) -> None:
         self.db.conn.close()
 
 
+# --- what one page looks like to each projection ------------------------------------------
+
+
+class _Views:
+    """One page of stored events, and the shielded views of it each projection receives."""
+
+    def __init__(
+        self,
+        models: ReadModels,
+        stored: list[RecordedEvent],
+        host_position: int,
+        lookup: Lookup | None,
+    ) -> None:
+        self.models = models
+        self.stored = stored
+        self.host_position = host_position
+        self.lookup = lookup
+        self._resolved: dict[int, Resolved] = {}
+        self._cache: dict[
+            tuple[bool, bool], dict[int, tuple[RecordedEvent, Correction | None]]
+        ] = {}
+
+    def advance_host(self) -> tuple[int, int | None]:
+        """Bring the host's state past this page; return its position and, if a correction
+        protected someone, the position from which shielded projections must be rebuilt."""
+        db = self.models.db
+        protection = self.models.protection
+        fixed = self.models._fixed_protection is not None
+        position = self.host_position
+        rebuild: int | None = None
+        for event in self.stored:
+            record = event.record
+            if record["type"] == CORRECTION:
+                self._resolved[event.position] = self._resolve(event, event.position > position)
+            if event.position <= position:
+                continue
+            if record["type"] == "ParticipantRegistered" and not fixed:
+                db.execute(
+                    f"INSERT OR REPLACE INTO {PROTECTION} VALUES (?, ?, ?, ?, ?)",  # noqa: S608
+                    [record["hearing"], record["participant"], record["seq"], event.position, None],
+                )
+            newly = None if fixed else protection.observe(record)
+            if record["type"] == "ParticipantRegistered" and not fixed:
+                label = protection.pseudonym(record["hearing"], record["participant"])
+                if label is not None:
+                    self._set_pseudonym(record["hearing"], record["participant"], label)
+            if newly is not None:
+                hearing = record["hearing"]
+                self._set_pseudonym(hearing, newly, protection.pseudonym(hearing, newly))
+                row = db.execute(
+                    f"SELECT position FROM {PROTECTION} WHERE hearing = ? AND participant = ?",  # noqa: S608
+                    [hearing, newly],
+                ).fetchone()
+                registered = int(row[0]) if row and row[0] is not None else 0
+                rebuild = registered if rebuild is None else min(rebuild, registered)
+            position = event.position
+        if self.stored:
+            position = max(position, self.stored[-1].position)
+        self.models._set_meta("host_position", position)
+        return position, rebuild
+
+    def _set_pseudonym(self, hearing: str, participant: str, label: str | None) -> None:
+        self.models.db.execute(
+            f"UPDATE {PROTECTION} SET pseudonym = ? WHERE hearing = ? AND participant = ?",  # noqa: S608
+            [label, hearing, participant],
+        )
+
+    def _resolve(self, event: RecordedEvent, new: bool) -> Resolved:
+        db = self.models.db
+        hearing, seq = event.hearing, event.seq
+        if not new:
+            row = db.execute(
+                f"SELECT target_type, target_seq, before, after, record FROM {CORRECTIONS}"  # noqa: S608
+                " WHERE hearing = ? AND seq = ?",
+                [hearing, seq],
+            ).fetchone()
+            if row is not None:
+                return Resolved(
+                    row[0], row[1], json.loads(row[2]), json.loads(row[3]), json.loads(row[4])
+                )
+        target_seq = event["corrects"]
+        row = db.execute(
+            f"SELECT record FROM {CORRECTIONS} WHERE hearing = ? AND target_seq = ? AND seq < ?"  # noqa: S608
+            " ORDER BY seq DESC LIMIT 1",
+            [hearing, target_seq, seq],
+        ).fetchone()
+        if row is not None:
+            target: Mapping[str, Any] | None = json.loads(row[0])
+        else:
+            target = self.lookup(hearing, target_seq) if self.lookup else None
+        if target is None:
+            target = {"type": "", "hearing": hearing, "seq": target_seq}
+        target = {k: v for k, v in target.items() if k != "digest"}
+        resolved = resolve(event.record, target)
+        db.execute(
+            f"INSERT OR REPLACE INTO {CORRECTIONS} VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            [
+                hearing,
+                seq,
+                resolved.target_seq,
+                resolved.target_type,
+                json.dumps(resolved.before, ensure_ascii=False),
+                json.dumps(resolved.after, ensure_ascii=False),
+                json.dumps(resolved.record, ensure_ascii=False),
+            ],
+        )
+        return resolved
+
+    def page_for(self, p: Projection, stored: list[RecordedEvent]) -> Page:
+        identities, words = IDENTITIES in p.needs, WORDS in p.needs
+        views = self._variant(identities, words)
+        events = []
+        corrections = {}
+        for e in stored:
+            if not p.wants(e.type):
+                continue
+            event, correction = views[e.position]
+            events.append(event)
+            if correction is not None:
+                corrections[e.position] = correction
+        return Page(tuple(events), corrections)
+
+    def _variant(
+        self, identities: bool, words: bool
+    ) -> dict[int, tuple[RecordedEvent, Correction | None]]:
+        key = (identities, words)
+        if key not in self._cache:
+            protection, keys = self.models.protection, self.models.keys
+            out: dict[int, tuple[RecordedEvent, Correction | None]] = {}
+            for e in self.stored:
+                if e.type == CORRECTION:
+                    shown, parts = shield_correction(
+                        e.record,
+                        self._resolved[e.position],
+                        protection,
+                        identities=identities,
+                        words=words,
+                        keys=keys,
+                    )
+                    event = RecordedEvent(e.position, shown)
+                    resolved = self._resolved[e.position]
+                    out[e.position] = (
+                        event,
+                        Correction(
+                            event=event,
+                            target_type=resolved.target_type,
+                            target_seq=resolved.target_seq,
+                            before=parts["before"],
+                            after=parts["after"],
+                            reason=parts["reason"],
+                            record=parts["record"],
+                        ),
+                    )
+                else:
+                    view = shield(
+                        e.record, protection, identities=identities, words=words, keys=keys
+                    )
+                    out[e.position] = (RecordedEvent(e.position, view), None)
+            self._cache[key] = out
+        return self._cache[key]
+
+
+# --- containing plugins --------------------------------------------------------------------
+
+_WRITES_ON_ARG1 = {
+    sqlite3.SQLITE_INSERT,
+    sqlite3.SQLITE_UPDATE,
+    sqlite3.SQLITE_DELETE,
+    sqlite3.SQLITE_CREATE_TABLE,
+    sqlite3.SQLITE_DROP_TABLE,
+    sqlite3.SQLITE_ANALYZE,
+}
+_WRITES_ON_ARG2 = {
+    sqlite3.SQLITE_CREATE_INDEX,
+    sqlite3.SQLITE_DROP_INDEX,
+    sqlite3.SQLITE_ALTER_TABLE,
+}
+_ALWAYS_DENIED = {
+    sqlite3.SQLITE_ATTACH,
+    sqlite3.SQLITE_DETACH,
+    sqlite3.SQLITE_TRANSACTION,  # BEGIN, COMMIT, ROLLBACK: the host owns transactions
+    sqlite3.SQLITE_CREATE_TRIGGER,
+    sqlite3.SQLITE_CREATE_TEMP_TRIGGER,
+    sqlite3.SQLITE_DROP_TRIGGER,
+    sqlite3.SQLITE_DROP_TEMP_TRIGGER,
+    sqlite3.SQLITE_CREATE_VIEW,
+    sqlite3.SQLITE_CREATE_TEMP_VIEW,
+    sqlite3.SQLITE_DROP_VIEW,
+    sqlite3.SQLITE_DROP_TEMP_VIEW,
+    sqlite3.SQLITE_CREATE_TEMP_TABLE,
+    sqlite3.SQLITE_DROP_TEMP_TABLE,
+    sqlite3.SQLITE_CREATE_TEMP_INDEX,
+    sqlite3.SQLITE_DROP_TEMP_INDEX,
+    sqlite3.SQLITE_CREATE_VTABLE,
+    sqlite3.SQLITE_DROP_VTABLE,
+}
+#: Pragmas that only describe the schema (sqlite-utils reads them); every other is denied.
+_INFO_PRAGMAS = {
+    "table_info",
+    "table_xinfo",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+}
+_READ_PRAGMAS = {"foreign_keys", "legacy_alter_table", "defer_foreign_keys", "journal_mode"}
+_INTERNAL = {
+    "sqlite_master",
+    "sqlite_schema",
+    "sqlite_temp_master",
+    "sqlite_sequence",
+    "sqlite_stat1",
+}
+
+
 class _Guard:
-    """Context manager: while active, the connection may write only tables with ``prefix``."""
+    """While active, the connection may write only ``tables`` (or nothing, ``read_only``),
+    and may never attach, use pragmas that change anything, make triggers or views,
+    or begin and end transactions."""
 
-    def __init__(self, conn: sqlite3.Connection, prefix: str) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, tables: frozenset[str], *, read_only: bool = False
+    ) -> None:
         self.conn = conn
-        self.prefix = prefix
+        self.tables = tables
+        self.read_only = read_only
 
-    def _authorize(self, action: int, arg1: str | None, *_: Any) -> int:
-        if action in _WRITE_ACTIONS and arg1 is not None:
-            if arg1 in _INTERNAL or arg1.startswith(self.prefix):
+    def _authorize(
+        self, action: int, arg1: str | None, arg2: str | None, dbname: str | None, _: str | None
+    ) -> int:
+        if action in _ALWAYS_DENIED:
+            return sqlite3.SQLITE_DENY
+        if action == sqlite3.SQLITE_PRAGMA:
+            name = (arg1 or "").lower()
+            if name in _INFO_PRAGMAS or (name in _READ_PRAGMAS and arg2 is None):
                 return sqlite3.SQLITE_OK
             return sqlite3.SQLITE_DENY
-        return sqlite3.SQLITE_OK
+        if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+            return sqlite3.SQLITE_DENY
+        target = arg1 if action in _WRITES_ON_ARG1 else arg2 if action in _WRITES_ON_ARG2 else None
+        if target is None and action not in _WRITES_ON_ARG1 | _WRITES_ON_ARG2:
+            return sqlite3.SQLITE_OK
+        if dbname not in (None, "main"):
+            return sqlite3.SQLITE_DENY
+        if self.read_only:
+            return sqlite3.SQLITE_DENY
+        if target in self.tables:
+            return sqlite3.SQLITE_OK
+        if target in _INTERNAL and action in (
+            sqlite3.SQLITE_INSERT,
+            sqlite3.SQLITE_UPDATE,
+            sqlite3.SQLITE_DELETE,
+            sqlite3.SQLITE_ANALYZE,
+        ):
+            return sqlite3.SQLITE_OK  # SQLite's own bookkeeping while creating allowed tables
+        return sqlite3.SQLITE_DENY
 
     def __enter__(self) -> None:
         self.conn.set_authorizer(self._authorize)
 
     def __exit__(self, *exc: object) -> None:
         self.conn.set_authorizer(None)
+
+
+class _PluginCursor:
+    """A cursor whose ``connection`` is the plugin's connection, never the raw one."""
+
+    __slots__ = ("_cursor", "connection")
+
+    def __init__(self, cursor: sqlite3.Cursor, connection: _PluginConnection) -> None:
+        self._cursor = cursor
+        self.connection = connection
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchmany(self, size: int = 1) -> list[Any]:
+        return self._cursor.fetchmany(size)
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def close(self) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    def execute(self, sql: str, parameters: Any = ()) -> _PluginCursor:
+        self._cursor.execute(sql, parameters)
+        return self
+
+    def executemany(self, sql: str, parameters: Any) -> _PluginCursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+
+class _PluginConnection:
+    """What a plugin's ``db.conn`` is: queries only.  No ``set_authorizer``, no commit or
+    rollback, no ``executescript`` (it commits), no extensions, no closing."""
+
+    __slots__ = ("__raw",)
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.__raw = raw
+
+    def execute(self, sql: str, parameters: Any = ()) -> _PluginCursor:
+        return _PluginCursor(self.__raw.execute(sql, parameters), self)
+
+    def executemany(self, sql: str, parameters: Any) -> _PluginCursor:
+        return _PluginCursor(self.__raw.executemany(sql, parameters), self)
+
+    def cursor(self) -> _PluginCursor:
+        return _PluginCursor(self.__raw.cursor(), self)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.__raw.in_transaction
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self.__raw.isolation_level
+
+    @property
+    def total_changes(self) -> int:
+        return self.__raw.total_changes
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"a projection's database connection has no {name!r}")
+
+
+def _plugin_database(db: sqlite_utils.Database) -> sqlite_utils.Database:
+    """A sqlite-utils Database over the same connection, for plugins, without the raw one."""
+    plugin_db = sqlite_utils.Database.__new__(sqlite_utils.Database)
+    plugin_db.__dict__.update(db.__dict__)
+    plugin_db.conn = _PluginConnection(db.conn)  # type: ignore[assignment]
+    return plugin_db
 
 
 def _pages(events: Iterable[RecordedEvent], size: int) -> Iterator[list[RecordedEvent]]:

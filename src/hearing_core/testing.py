@@ -14,7 +14,10 @@
     db = run_projection(MyProjection(), events)
 
 Every built event goes through the real domain rules, so a builder cannot
-produce a record the store would refuse.
+produce a record the store would refuse, and is sealed as the store would
+seal it: ``.events`` are what the host reads from a store (a protected
+participant's name and words are envelopes, under keys kept in
+:data:`TEST_KEYS`), ``.records`` what an input file would hold (plain).
 """
 
 from __future__ import annotations
@@ -33,12 +36,18 @@ from rich.console import Console
 from hearing_core.catalogue import validate_record
 from hearing_core.commands import apply_record, schedule
 from hearing_core.domain import Hearing, event_record
+from hearing_core.keystore import KeyStore
 from hearing_core.projection import Projection, Report, ReportRequest
+from hearing_core.protection import key_id_of, reveal_record, seal_record
 from hearing_core.readmodels import ReadModels
 from hearing_core.recorded import RecordedEvent
 from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
 
+#: The keys of every protected participant a builder made, and of the sample hearing.
+TEST_KEYS = KeyStore(Path(":memory:"))
+
 __all__ = [
+    "TEST_KEYS",
     "HearingBuilder",
     "ProjectionContract",
     "as_text",
@@ -108,8 +117,26 @@ class HearingBuilder:
         """Append any record (``hearing`` and ``at`` are filled in when missing)."""
         record = {"hearing": self.slug, "at": self._tick(), **record}
         validate_record(record)  # the same checks an import makes
-        apply_record(self.hearing, record)
+        apply_record(self.hearing, self._seal(record))
+        TEST_KEYS.commit_staged()
         return self
+
+    def _seal(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Seal a protected participant's fields, as the archive does before recording."""
+        hearing = self.hearing
+
+        def key_for(pid: str) -> str | None:
+            participant = hearing.participants.get(pid)
+            if participant is None or not participant.protected:
+                return None
+            return key_id_of(participant.name)
+
+        def corrected(seq: int) -> tuple[str, str | None]:
+            if not 1 <= seq <= len(hearing.event_types):
+                return "", None
+            return hearing.event_types[seq - 1], hearing.actors.get(seq)
+
+        return seal_record(record, TEST_KEYS, key_for, corrected)
 
     def _tick(self, minutes: float = 1) -> str:
         now = self.clock
@@ -252,13 +279,18 @@ class HearingBuilder:
 
     @property
     def records(self) -> list[dict[str, Any]]:
-        """The records so far, as an export would write them."""
+        """The records so far, in plain text (as an input file would hold them)."""
+        return [reveal_record(r, TEST_KEYS) for r in self.stored]
+
+    @property
+    def stored(self) -> list[dict[str, Any]]:
+        """The records so far as a store holds them (protected fields sealed)."""
         return [event_record(e, self.slug) for e in self.hearing.pending_events]
 
     @property
     def events(self) -> list[RecordedEvent]:
-        """The events so far, as a projection receives them."""
-        return [RecordedEvent(self._position + i, r) for i, r in enumerate(self.records)]
+        """The events so far as the host reads them from a store (protected fields sealed)."""
+        return [RecordedEvent(self._position + i, r) for i, r in enumerate(self.stored)]
 
 
 def sample_records(*, reveal: bool = True) -> list[dict[str, Any]]:
@@ -268,36 +300,53 @@ def sample_records(*, reveal: bool = True) -> list[dict[str, Any]]:
     with the sample's own key file, as they are for a key holder.
     """
     from hearing_core.catalogue import catalogue_dir
-    from hearing_core.keystore import KeyStore
     from hearing_core.protection import reveal_record
 
     path = catalogue_dir() / "samples" / "imrf-2022-msh.jsonl"
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    _load_sample_keys()
     if not reveal:
         return records
-    keys = KeyStore(Path(":memory:"))
-    keys.load(path.with_suffix(".keys.json"))
-    return [reveal_record(r, keys) for r in records]
+    return [reveal_record(r, TEST_KEYS) for r in records]
 
 
-def sample_events(*, reveal: bool = True) -> list[RecordedEvent]:
-    """:func:`sample_records` as the events a projection receives."""
+def _load_sample_keys() -> None:
+    from hearing_core.catalogue import catalogue_dir
+
+    TEST_KEYS.load(catalogue_dir() / "samples" / "imrf-2022-msh.keys.json")
+
+
+def sample_events(*, reveal: bool = False) -> list[RecordedEvent]:
+    """The sample hearing as the host reads it from a store (sealed; keys in :data:`TEST_KEYS`)."""
     return [RecordedEvent(r["seq"], r) for r in sample_records(reveal=reveal)]
+
+
+def run_models(
+    projection: Projection,
+    events: Iterable[RecordedEvent],
+    path: str | Path = ":memory:",
+    *,
+    keys: KeyStore | None = TEST_KEYS,
+) -> ReadModels:
+    """Feed stored events to a projection through the real host; return its read models.
+
+    Raises the projection's failure as an AssertionError, so a test shows it.
+    """
+    models = ReadModels(path, [projection], keys=keys)
+    for name, error in models.failures.items():
+        raise AssertionError(f"{name} could not be opened: {error}")
+    failures = models.feed(events)
+    if failures:
+        f = failures[0]
+        raise AssertionError(f"{f.projection} failed at position {f.position}: {f.error}")
+    return models
 
 
 def run_projection(
     projection: Projection, events: Iterable[RecordedEvent], path: str | Path = ":memory:"
 ) -> sqlite_utils.Database:
-    """Feed events to a projection through the real runner; return its database.
-
-    Raises the projection's failure as an AssertionError, so a test shows it.
-    """
-    models = ReadModels(path, [projection])
-    failures = models.feed(events)
-    if failures:
-        f = failures[0]
-        raise AssertionError(f"{f.projection} failed at position {f.position}: {f.error}")
-    return models.db
+    """Feed stored events to a projection through the real host; return its database."""
+    return run_models(projection, events, path).db
 
 
 def render(
@@ -307,9 +356,11 @@ def render(
     fmt: str | None = None,
     **options: Any,
 ) -> Any:
-    """Run a projection over events and render one report (content only)."""
-    db = run_projection(projection, events)
-    result = projection.render(db, ReportRequest(hearing, fmt or projection.formats[0], options))
+    """Run a projection over events and render one report (content only), as the host does:
+    read-only, with sealed words revealed by :data:`TEST_KEYS`."""
+    models = run_models(projection, events)
+    request = ReportRequest(hearing, fmt or projection.formats[0], options)
+    result = models.render(projection, request)
     return result.content if isinstance(result, Report) else result
 
 
@@ -377,7 +428,7 @@ class ProjectionContract:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "views.db"
             for cut in (len(events) // 3, 2 * len(events) // 3, len(events)):
-                models = ReadModels(path, [self.make_projection()])
+                models = ReadModels(path, [self.make_projection()], keys=TEST_KEYS)
                 assert not models.feed(events[:cut])
                 models.close()
             stepwise = sqlite_utils.Database(path)
@@ -390,7 +441,7 @@ class ProjectionContract:
         events = self.make_events()
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "views.db"
-            models = ReadModels(path, [self.make_projection()])
+            models = ReadModels(path, [self.make_projection()], keys=TEST_KEYS)
             models.feed(events)
             once = dump_tables(models.db, self.make_projection().name + "_")
             models.feed(events)  # the same events again: all at or below the position

@@ -18,11 +18,12 @@ from hearing_core.archive import HearingArchive
 from hearing_core.errors import HearingCoreError
 from hearing_core.keystore import KeyStore, Tombstone
 from hearing_core.plugins import PluginHost, load_plugins
-from hearing_core.projection import ALL_HEARINGS, Report, ReportRequest
+from hearing_core.projection import ALL_HEARINGS, Projection, Report, ReportRequest
 from hearing_core.protection import key_id_of
-from hearing_core.readmodels import Failure, ReadModels
+from hearing_core.readmodels import Failure, PluginError, ReadModels
 from hearing_core.recorded import RecordedEvent
 from hearing_core.rules import moment
+from hearing_core.shielding import Protection
 from hearing_core.store import resolve
 
 
@@ -57,7 +58,10 @@ class Workspace:
     @cached_property
     def readmodels(self) -> ReadModels:
         return ReadModels(
-            self.views_path, self.host.projections.values(), source=self.archive.identity()
+            self.views_path,
+            self.host.projections.values(),
+            source=self.archive.identity(),
+            keys=self.archive.keys,
         )
 
     def close(self) -> None:
@@ -75,9 +79,23 @@ class Workspace:
         return max(0, self.archive.max_position() - self.readmodels.start())
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> list[Failure]:
-        """Feed every projection the events it has not seen yet."""
+        """Feed every projection the events it has not seen yet (only the types they take).
+
+        Projections that could not even be opened (a table another projection
+        owns, ``create_tables`` raising) are listed as failures at position 0.
+        """
         rm = self.readmodels
-        return rm.feed(self.archive.follow(rm.start(), reveal=True), progress=progress)
+        archive = self.archive
+
+        def read(
+            after: int, upto: int | None, types: frozenset[str] | None
+        ) -> Iterator[RecordedEvent]:
+            return archive.follow(after, upto=upto, types=types)
+
+        head = archive.max_position()
+        failures = rm.catch_up(read, head=head, lookup=archive.stored_record, progress=progress)
+        opening = [Failure(name, 0, error) for name, error in sorted(rm.failures.items())]
+        return opening + failures
 
     def replay(self, progress: Callable[[int], None] | None = None) -> list[Failure]:
         """Drop and rebuild every read model from the whole log."""
@@ -85,9 +103,14 @@ class Workspace:
         return self.catch_up(progress)
 
     def forget(self, slug: str, participant: str) -> Tombstone:
-        """Destroy a protected participant's key, then rebuild the read models without them.
+        """Destroy a protected participant's key, then drop every personal read-model table.
 
         The key file keeps a tombstone (when, and that it was on purpose), returned here.
+        Loads no plugins: shielded tables never held the person's name or words
+        (pseudonyms and sealed envelopes only, opened at render time, which the
+        destroyed key now withholds); personal tables, whichever plugin owns them and
+        whether it is loaded, allowed or blocked, are dropped and rebuilt by their
+        projection the next time it runs.  A running ``replay --follow`` notices.
         """
         hearing = self.archive.hearing(slug)
         person = hearing.participants.get(participant)
@@ -99,8 +122,11 @@ class Workspace:
                 f"{participant!r} was not registered as protected: nothing of theirs is encrypted"
             )
         gone = self.archive.keys.destroy(key_id)  # refuses a key not held
-        self.replay()
-        self.readmodels.db.execute("VACUUM")  # no stale pages with their words in the views file
+        models = ReadModels(self.views_path, [], keys=self.archive.keys)
+        try:
+            models.forget_personal()
+        finally:
+            models.close()
         return gone
 
     # --- reports -----------------------------------------------------------------------
@@ -127,27 +153,44 @@ class Workspace:
                     raise HearingCoreError(
                         f"projection {projection!r} is stalled at position {f.position}: {f.error}"
                     )
-            return self.readmodels.render(p, request)
+            return self._render(self.readmodels, p, request)
         if request.hearing == ALL_HEARINGS:
             raise HearingCoreError("a report as of a moment, or uncorrected, needs a hearing")
         upto = self.position_as_of(request.hearing, as_of)
-        temporary = ReadModels(":memory:", [p])
-        events = self._hearing_events(request.hearing, upto, uncorrected)
-        failures = temporary.feed(events)
+        records = list(self.archive.records(request.hearing))
+        # Protection holds for every reading: given by the whole record, not the excerpt.
+        temporary = ReadModels(
+            ":memory:", [p], keys=self.archive.keys, protection=Protection.of(records)
+        )
+        if temporary.failures:
+            raise HearingCoreError(f"projection {projection!r}: {temporary.failures[p.name]}")
+        by_seq = {(r["hearing"], r["seq"]): r for r in records}
+        events = [
+            RecordedEvent(r["seq"], r)
+            for r in records
+            if (upto is None or r["seq"] <= upto)
+            and not (uncorrected and r["type"] == "CorrectionIssued")
+        ]
+        failures = temporary.catch_up(
+            lambda after, upto, types: (e for e in events if e.position > after),
+            head=events[-1].position if events else None,
+            lookup=lambda h, s: by_seq.get((h, s)),
+        )
         if failures:
             f = failures[0]
             raise HearingCoreError(
                 f"projection {projection!r} failed at seq {f.position}: {f.error}"
             )
-        return temporary.render(p, request)
+        return self._render(temporary, p, request)
 
-    def _hearing_events(
-        self, slug: str, upto: int | None, uncorrected: bool
-    ) -> Iterator[RecordedEvent]:
-        for record in self.archive.records(slug, upto=upto, reveal=True):
-            if uncorrected and record["type"] == "CorrectionIssued":
-                continue
-            yield RecordedEvent(record["seq"], record)
+    @staticmethod
+    def _render(
+        models: ReadModels, p: Projection, request: ReportRequest
+    ) -> str | RenderableType | Report:
+        try:
+            return models.render(p, request)
+        except PluginError as e:
+            raise HearingCoreError(str(e)) from None
 
     def position_as_of(self, slug: str, as_of: int | datetime | str | None) -> int | None:
         """The last position of a hearing at ``as_of``.

@@ -21,6 +21,7 @@ from hearing_core import DEFAULT_STAKEHOLDER_GROUPS, RecordedEvent, Report, Repo
 from hearing_core.errors import RecordError
 from hearing_core.readmodels import ReadModels
 from hearing_core.testing import (
+    TEST_KEYS,
     HearingBuilder,
     ProjectionContract,
     dump_tables,
@@ -374,7 +375,7 @@ def test_incremental_equals_rebuild_on_the_sample(tmp_path: Path) -> None:
     whole = run_projection(AuditProjection(), events)
     path = tmp_path / "views.db"
     for cut in (40, 71, 100, 120, len(events)):  # cuts inside the hearing and between corrections
-        models = ReadModels(path, [AuditProjection()])
+        models = ReadModels(path, [AuditProjection()], keys=TEST_KEYS)
         assert not models.feed(events[:cut], batch=7)
         models.close()
     import sqlite_utils
@@ -430,7 +431,7 @@ def test_a_group_correction_moves_all_earlier_time_of_that_speaker() -> None:
 def test_a_correction_fed_later_applies_retroactively(tmp_path: Path) -> None:
     events = built().correct(4, stakeholder_group="academia").events
     path = tmp_path / "views.db"
-    models = ReadModels(path, [AuditProjection()])
+    models = ReadModels(path, [AuditProjection()], keys=TEST_KEYS)
     models.feed(events[:-1])
     models.feed(events[-1:])
     assert audit_from_db(models.db, "test-hearing") == audit(events, "test-hearing")

@@ -17,6 +17,7 @@ from hearing_core import ALL_HEARINGS, Report, ReportRequest, csv_cell
 from hearing_core.readmodels import ReadModels
 from hearing_core.recorded import RecordedEvent
 from hearing_core.testing import (
+    TEST_KEYS,
     HearingBuilder,
     ProjectionContract,
     dump_tables,
@@ -451,10 +452,10 @@ def test_incremental_equals_rebuild_across_hearings(tmp_path: Path) -> None:
     whole = run_projection(PledgesProjection(), events)
     path = tmp_path / "views.db"
     for cut in range(1, len(events) + 1, 3):
-        models = ReadModels(path, [PledgesProjection()])
+        models = ReadModels(path, [PledgesProjection()], keys=TEST_KEYS)
         assert not models.feed(events[:cut])
         models.close()
-    models = ReadModels(path, [PledgesProjection()])
+    models = ReadModels(path, [PledgesProjection()], keys=TEST_KEYS)
     assert not models.feed(events)
     assert dump_tables(models.db, "pledges_") == dump_tables(whole, "pledges_")
     hearings = ["forum-a", "forum-b"]
@@ -525,7 +526,7 @@ def test_property_status_is_the_last_report(
     assert doc["hearings"][0]["counts"]["total"] == pledges
 
     # Built in two steps or in one: the same read model and the same reports.
-    stepwise = ReadModels(":memory:", [PledgesProjection()])
+    stepwise = ReadModels(":memory:", [PledgesProjection()], keys=TEST_KEYS)
     assert not stepwise.feed(events[: min(cut, len(events))])
     assert not stepwise.feed(events)
     whole = run_projection(PledgesProjection(), events)

@@ -23,6 +23,7 @@ from hearing_core import (
 )
 from hearing_core.readmodels import ReadModels
 from hearing_core.testing import (
+    TEST_KEYS,
     HearingBuilder,
     ProjectionContract,
     dump_tables,
@@ -310,9 +311,9 @@ def test_unknown_section_is_refused() -> None:
 
 def test_sample_incremental_equals_rebuild_bytes(tmp_path: Path) -> None:
     events = sample_events()
-    whole = ReadModels(tmp_path / "whole.db", [SummaryProjection()])
+    whole = ReadModels(tmp_path / "whole.db", [SummaryProjection()], keys=TEST_KEYS)
     assert not whole.feed(events)
-    step = ReadModels(tmp_path / "step.db", [SummaryProjection()])
+    step = ReadModels(tmp_path / "step.db", [SummaryProjection()], keys=TEST_KEYS)
     for i in range(0, len(events), 7):
         assert not step.feed(events[i : i + 7], batch=3)
     assert dump_tables(step.db, "summary_") == dump_tables(whole.db, "summary_")
@@ -606,7 +607,7 @@ def test_generated_hearings(
     assert "Hidden Person" not in text and '"hid"' not in text
 
     whole = run_projection(SummaryProjection(), events)
-    models = ReadModels(":memory:", [SummaryProjection()])
+    models = ReadModels(":memory:", [SummaryProjection()], keys=TEST_KEYS)
     cut = len(events) // 2
     assert not models.feed(events[:cut])
     assert not models.feed(events[cut:])

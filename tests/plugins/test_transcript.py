@@ -19,6 +19,7 @@ from rich.text import Text
 from hearing_core import RecordedEvent, ReportRequest, escape_markdown
 from hearing_core.readmodels import ReadModels
 from hearing_core.testing import (
+    TEST_KEYS,
     HearingBuilder,
     ProjectionContract,
     dump_tables,
@@ -478,10 +479,10 @@ def test_sample_incremental_equals_rebuild_byte_for_byte() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "views.db"
         for cut in (1, 30, 67, 119, 120, 121, len(events)):
-            models = ReadModels(path, [TranscriptProjection()])
+            models = ReadModels(path, [TranscriptProjection()], keys=TEST_KEYS)
             assert not models.feed(events[:cut], batch=7)
             models.close()
-        stepwise = ReadModels(path, [TranscriptProjection()]).db
+        stepwise = ReadModels(path, [TranscriptProjection()], keys=TEST_KEYS).db
         assert dump_tables(stepwise, "transcript_") == dump_tables(whole, "transcript_")
         for fmt in ALL_FORMATS:
             for language in (None, "en", "fr"):
@@ -558,10 +559,10 @@ def test_property_incremental_equals_rebuild_and_nobody_protected_leaks(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "views.db"
         for cut in (len(events) // 2, len(events)):
-            models = ReadModels(path, [TranscriptProjection()])
+            models = ReadModels(path, [TranscriptProjection()], keys=TEST_KEYS)
             assert not models.feed(events[:cut], batch=3)
             models.close()
-        stepwise = ReadModels(path, [TranscriptProjection()]).db
+        stepwise = ReadModels(path, [TranscriptProjection()], keys=TEST_KEYS).db
         assert dump_tables(stepwise, "transcript_") == dump_tables(whole, "transcript_")
         reports = {}
         for fmt in ALL_FORMATS:

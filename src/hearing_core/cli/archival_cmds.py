@@ -205,7 +205,10 @@ def forget(ctx: click.Context, hearing: str, participant: str, yes: bool) -> Non
     """Destroy a protected PARTICIPANT's key: their name and words become unreadable for good.
 
     The event log is not touched (it only ever held ciphertext) and still
-    verifies; the read models are rebuilt without the plaintext.
+    verifies.  No plugin is loaded: read-model tables that may hold their name
+    or words (those of projections that declare they see them) are dropped,
+    whichever plugins are installed, and rebuilt without them when their
+    projections next run; the others never held them.
     """
     if not yes:
         click.confirm(
@@ -216,7 +219,8 @@ def forget(ctx: click.Context, hearing: str, participant: str, yes: bool) -> Non
     console.print(
         Text(
             f"Forgot {participant}: key destroyed on {gone.at} (a tombstone says so in "
-            f"{ws.keys_path}), read models rebuilt."
+            f"{ws.keys_path}); personal read-model tables dropped, rebuilt without them when "
+            "their projections next run."
         )
     )
 

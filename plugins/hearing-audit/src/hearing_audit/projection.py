@@ -62,6 +62,9 @@ class AuditProjection(Projection):
     """Stakeholder balance, programme adherence and the moderator's live view."""
 
     name: ClassVar[str] = NAME
+    # Written against contract v1: sees protected participants' identities and words in
+    # clear, so its tables are personal data until it is ported to v2 (docs/plugins.md).
+    needs: ClassVar[frozenset[str]] = frozenset({"identities", "words"})
     version: ClassVar[int] = 1
     description: ClassVar[str] = (
         "Stakeholder-balance audit: who spoke, for how long, in which segment; "

@@ -78,6 +78,9 @@ class PledgesProjection(Projection):
     """Pledges and their follow-up across hearings: progress reports and current status."""
 
     name: ClassVar[str] = "pledges"
+    # Written against contract v1: sees protected participants' identities and words in
+    # clear, so its tables are personal data until it is ported to v2 (docs/plugins.md).
+    needs: ClassVar[frozenset[str]] = frozenset({"identities", "words"})
     version: ClassVar[int] = 1
     description: ClassVar[str] = (
         "Every pledge of the archive with its progress reports (wherever recorded), its "

@@ -97,6 +97,9 @@ class SummaryProjection(Projection):
     """Recommendations, pledges and summations, grouped for the hearing's summary."""
 
     name: ClassVar[str] = "summary"
+    # Written against contract v1: sees protected participants' identities and words in
+    # clear, so its tables are personal data until it is ported to v2 (docs/plugins.md).
+    needs: ClassVar[frozenset[str]] = frozenset({"identities", "words"})
     version: ClassVar[int] = 1
     description: ClassVar[str] = (
         "Recommendations and pledges by session, GCM objective, SG-report area and "

@@ -88,6 +88,9 @@ class TranscriptProjection(Projection):
     """A hearing's transcript, segment by segment, with corrections applied and noted."""
 
     name: ClassVar[str] = "transcript"
+    # Written against contract v1: sees protected participants' identities and words in
+    # clear, so its tables are personal data until it is ported to v2 (docs/plugins.md).
+    needs: ClassVar[frozenset[str]] = frozenset({"identities", "words"})
     version: ClassVar[int] = 1
     description: ClassVar[str] = (
         "Every intervention by segment, with speaker, organization, stakeholder group, role, "
