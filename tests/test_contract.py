@@ -618,3 +618,43 @@ def test_verify_seal_forget_and_jsonl_export_load_no_plugins(
     listed = runner.invoke(cli, ["--store", store, "--plugins-dir", str(plugins), "plugins"])
     assert listed.exit_code == 0
     assert Path("imported-bad-plugin").exists()  # the check above could have failed
+
+
+def test_a_projection_added_later_gets_corrections_resolved_as_they_were(tmp_path: Path) -> None:
+    """The host's state is ahead of a new (or version-bumped) projection: corrections it
+    replays come from what the host resolved then, not from the state now."""
+    b = (
+        HearingBuilder("h1")
+        .participant("a", group="migrants", name="Ana")
+        .open("session-1")
+        .speak("a", text="first")  # 4
+        .correct(4, "typo", text="second")
+        .correct(4, "typo again", text="third")
+    )
+    path = tmp_path / "views.db"
+    first = ReadModels(path, [People()], keys=TEST_KEYS)
+    assert not first.feed(b.events)
+    first.close()
+
+    class Later(People):
+        name = "later"
+        tables: ClassVar[dict[str, Any]] = {
+            "later_" + t.split("_", 1)[1]: spec for t, spec in People.tables.items()
+        }
+        seen: ClassVar[list[tuple[str, str]]] = []
+
+        @handles("ParticipantRegistered")
+        def registered(self, events: list[RecordedEvent], db: Any) -> None:
+            pass
+
+        @handles("InterventionDelivered")
+        def turns(self, events: list[RecordedEvent], db: Any) -> None:
+            pass
+
+        @handles("CorrectionIssued")
+        def corrections(self, corrections: list[Correction], db: Any) -> None:
+            Later.seen.extend((c.before["text"], c.after["text"]) for c in corrections)
+
+    later = ReadModels(path, [People(), Later()], keys=TEST_KEYS)
+    assert not later.feed(b.events)
+    assert Later.seen == [("first", "second"), ("second", "third")]

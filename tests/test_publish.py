@@ -130,9 +130,12 @@ def test_a_protected_name_said_by_someone_else_is_redacted(tmp_path: Path) -> No
     site = tmp_path / "site"
     code, out, err = hearing("--store", db, "publish", str(site))
     assert code == 0, err
-    assert "1 mention redacted" in out
+    # Once in the interventions, once in the transcript's own table (public under contract v2).
+    assert "2 mentions redacted" in out
     conn = sqlite3.connect(site / "archive.db")
     (text,) = conn.execute("select text from interventions where seq = 36").fetchone()
+    assert text == "Thank you. [withheld] asked me to speak for her."
+    (text,) = conn.execute("select text from transcript_items where seq = 36").fetchone()
     assert text == "Thank you. [withheld] asked me to speak for her."
     assert_nothing_protected(site, secrets_of(db))
 
@@ -268,7 +271,7 @@ def test_only_tables_recorded_free_of_personal_data_are_copied_and_still_redacte
     recorded = {
         "audit_groups": ("audit", False),
         "summary_participants": ("summary", False),  # wrongly: it keeps names in clear
-        "transcript_items": ("transcript", False),  # wrongly: it keeps words in clear
+        "transcript_items": ("transcript", False),  # it keeps their words sealed
         "audit_participants": ("audit", True),
     }
     monkeypatch.setattr(ReadModels, "owners", lambda self: recorded, raising=False)
@@ -284,7 +287,7 @@ def test_only_tables_recorded_free_of_personal_data_are_copied_and_still_redacte
     ).fetchall()
     assert rows == [("[withheld]", "[withheld]", "Protected speaker 1")]
     said = conn.execute("select person, text from transcript_items where seq in (67, 68)")
-    assert [tuple(r) for r in said] == [("[withheld]", "[withheld]")] * 2
+    assert [tuple(r) for r in said] == [("Protected speaker 1", "[withheld]")] * 2
     assert conn.execute("select count(*) from audit_groups").fetchone() == (14,)
     conn.close()
     meta = json.loads((site / "metadata.json").read_text(encoding="utf-8"))

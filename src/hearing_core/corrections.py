@@ -240,7 +240,8 @@ def shield_correction(
             for field in IDENTIFYING_FIELDS:
                 if field in view:
                     view[field] = WITHHELD
-        return {k: view[k] for k in values}
+        # ``protected`` is shown as recorded: before a correction gives it, it was not.
+        return {k: values[k] if k == "protected" else view[k] for k in values}
 
     record = shield(
         {**resolved.record, "hearing": hearing},

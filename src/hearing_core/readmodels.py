@@ -62,6 +62,9 @@ PROTECTION = "_protection"
 CORRECTIONS = "_corrections"
 META = "_meta"
 
+#: The contract the read-model file was built under (``_meta``); older files are rebuilt.
+CONTRACT = "2"
+
 #: Events per transaction while catching up.
 BATCH = 1000
 
@@ -138,6 +141,7 @@ class ReadModels:
         _ = self.db.supports_on_conflict, self.db.supports_strict
         self.plugin_db = _plugin_database(self.db)
         self._create_host_tables()
+        self._upgrade()
         self._fixed_protection = protection
         self.protection = protection or self._load_protection()
         if source is not None:
@@ -207,6 +211,24 @@ class ReadModels:
             self.db[META].create(  # type: ignore[union-attr]
                 {"key": str, "value": str}, pk="key", if_not_exists=True
             )
+
+    def _upgrade(self) -> None:
+        """A read-model file built by the contract v1 host is rebuilt once, from scratch.
+
+        It records no table ownership (its tables may hold protected participants'
+        words in clear), so every projection table in it is dropped.
+        """
+        if self._meta("contract") == CONTRACT:
+            return
+        with self._write():
+            for table in self.db.table_names():
+                if not table.startswith("_"):
+                    self.db[table].drop(ignore=True)
+            for host_table in (POSITIONS, TABLES, PROTECTION, CORRECTIONS):
+                self.db.execute(f"DELETE FROM {host_table}")  # noqa: S608 (constants)
+            self._set_meta("host_position", 0)
+            self._set_meta("contract", CONTRACT)
+            self._bump_generation()
 
     def _meta(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute(f"SELECT value FROM {META} WHERE key = ?", [key]).fetchone()  # noqa: S608
@@ -562,19 +584,7 @@ class ReadModels:
 
     def reveal(self, hearing: str, field: str, value: Any) -> Any:
         """Open sealed words for a report (withheld where the key is gone or unknown)."""
-        from hearing_core.projection import _withhold
-        from hearing_core.protection import is_envelope
-
-        keys = self.keys
-        if keys is None:
-            return _withhold(hearing, field, value)
-        if isinstance(value, str):
-            return open_value(keys, hearing, field, value) if is_envelope(value) else value
-        if isinstance(value, list | tuple):
-            return [self.reveal(hearing, field, v) for v in value]
-        if isinstance(value, Mapping):
-            return {k: self.reveal(hearing, field, v) for k, v in value.items()}
-        return value
+        return revealer(self.keys)(hearing, field, value)
 
     def render(
         self, projection: Projection, request: ReportRequest
@@ -601,6 +611,27 @@ class ReadModels:
 
     def close(self) -> None:
         self.db.conn.close()
+
+
+def revealer(keys: KeyStore | None) -> Callable[[str, str, Any], Any]:
+    """``reveal(hearing, field, value)`` opening envelopes with ``keys`` (a string, or a list
+    or mapping of them; other values as they are), :data:`WITHHELD` where no key opens one."""
+    from hearing_core.projection import _withhold
+    from hearing_core.protection import is_envelope
+
+    if keys is None:
+        return _withhold
+
+    def reveal(hearing: str, field: str, value: Any) -> Any:
+        if isinstance(value, str):
+            return open_value(keys, hearing, field, value) if is_envelope(value) else value
+        if isinstance(value, list | tuple):
+            return [reveal(hearing, field, v) for v in value]
+        if isinstance(value, Mapping):
+            return {k: reveal(hearing, field, v) for k, v in value.items()}
+        return value
+
+    return reveal
 
 
 # --- what one page looks like to each projection ------------------------------------------

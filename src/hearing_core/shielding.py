@@ -201,6 +201,7 @@ def shield(
     if kind == "ParticipantRegistered" and protection.is_protected(
         hearing, record.get("participant")
     ):
+        out["protected"] = True  # protection, once given, holds for every reading
         out["name"] = out["participant"]  # already the pseudonym
         for field in IDENTIFYING_FIELDS[1:]:
             if field in out:

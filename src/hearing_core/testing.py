@@ -25,7 +25,7 @@ from __future__ import annotations
 import io
 import json
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,6 +53,8 @@ __all__ = [
     "as_text",
     "dump_tables",
     "render",
+    "request",
+    "run_models",
     "run_projection",
     "sample_events",
     "sample_records",
@@ -349,6 +351,13 @@ def run_projection(
     return run_models(projection, events, path).db
 
 
+def request(hearing: str, fmt: str, **options: Any) -> ReportRequest:
+    """A report request whose ``reveal`` opens sealed words with :data:`TEST_KEYS`."""
+    from hearing_core.readmodels import revealer
+
+    return ReportRequest(hearing, fmt, options, reveal=revealer(TEST_KEYS))
+
+
 def render(
     projection: Projection,
     events: Iterable[RecordedEvent],
@@ -388,15 +397,29 @@ class ProjectionContract:
     """Reusable pytest tests every projection should pass; subclass and fill in.
 
         class TestMyProjection(ProjectionContract):
+            hearing = "h1"
             def make_projection(self): return MyProjection()
-            def make_events(self): return HearingBuilder(...)....events
+            def make_events(self): return HearingBuilder("h1")....events
 
-    It checks that rebuilding gives the same read model and reports as
-    processing incrementally, that processing resumes correctly from a saved
-    position, and that every declared format renders.
+    It checks that the projection declares itself validly; that feeding its
+    events through the real host gives no failure; that every format renders
+    (with each of ``options``), also ``--as-of`` halfway and ``--uncorrected``;
+    that rebuilding gives the same tables and reports as feeding in steps and
+    resuming never doubles rows; that no protected participant's name,
+    organization or words are in its tables (unless it declares ``needs``)
+    or its reports (their words only when revealed), and every pseudonym it
+    shows is the core's; that another hearing in the same read model changes
+    none of this hearing's reports; and, with ``golden`` set, that reports
+    equal the files there (``HEARING_UPDATE_GOLDEN=1`` writes them).
+    Give ``make_events`` a protected participant who speaks, and a
+    correction, so these checks have something to bite on.
     """
 
     hearing: ClassVar[str] = "test-hearing"
+    #: Report options to render every format with, besides none: ``({"language": "fr"},)``.
+    options: ClassVar[Sequence[Mapping[str, Any]]] = ()
+    #: A folder of golden reports, ``<hearing>.<format>[.<n>]`` (n: index into ``options``).
+    golden: ClassVar[Path | None] = None
 
     def make_projection(self) -> Projection:
         raise NotImplementedError
@@ -404,45 +427,206 @@ class ProjectionContract:
     def make_events(self) -> list[RecordedEvent]:
         raise NotImplementedError
 
-    def _reports(self, projection: Projection, db: sqlite_utils.Database) -> list[Any]:
-        return [
-            as_text(projection.render(db, ReportRequest(self.hearing, fmt, {})))
-            for fmt in projection.formats
-        ]
+    def make_other_events(self, first_position: int) -> list[RecordedEvent]:
+        """Events of another hearing, to check the two do not bleed into each other."""
+        return (
+            HearingBuilder("other-hearing", first_position=first_position)
+            .participant("zed", group="migrants", name="Zed Other", organization="Other Org")
+            .participant("yan", group="academia", name="Yan Other", protected=True)
+            .open("session-1")
+            .speak("zed", text="other words")
+            .speak("yan", text="other protected words")
+            .correct(2, "other correction", organization="Other Org 2")
+            .close_segment()
+            .events
+        )
+
+    # --- helpers --------------------------------------------------------------------
+
+    def _requests(self, projection: Projection) -> list[tuple[str, ReportRequest]]:
+        out = []
+        for fmt in projection.formats:
+            out.append((fmt, ReportRequest(self.hearing, fmt, {})))
+            for i, options in enumerate(self.options):
+                out.append((f"{fmt}.{i}", ReportRequest(self.hearing, fmt, dict(options))))
+        return out
+
+    def _reports(self, projection: Projection, models: ReadModels) -> dict[str, str]:
+        out = {}
+        for name, request in self._requests(projection):
+            try:
+                out[name] = as_text(models.render(projection, request))
+            except Exception as e:
+                raise AssertionError(f"{projection.name}: report {name!r} failed: {e}") from e
+        return out
+
+    def _feed(self, events: Sequence[RecordedEvent], path: str | Path = ":memory:") -> ReadModels:
+        projection = self.make_projection()
+        models = ReadModels(path, [projection], keys=TEST_KEYS)
+        assert not models.failures, f"{projection.name} could not be opened: {models.failures}"
+        failures = models.feed(events)
+        assert not failures, f"feeding {projection.name} failed: {failures}"
+        return models
+
+    def _secrets(self, events: Sequence[RecordedEvent]) -> tuple[dict[str, str], dict[str, str]]:
+        """Protected identities and words in the events, in plain text: (identities, words)."""
+        from hearing_core.shielding import Protection
+
+        plain = [reveal_record(e.record, TEST_KEYS) for e in events]
+        protection = Protection.of(plain)
+        identities: dict[str, str] = {}
+        words: dict[str, str] = {}
+        for r in plain:
+            hearing = r["hearing"]
+            if r["type"] == "ParticipantRegistered" and protection.is_protected(
+                hearing, r["participant"]
+            ):
+                for field in ("name", "organization"):
+                    if isinstance(r.get(field), str) and len(r[field]) > 3:
+                        identities[r[field]] = f"{field} of {r['participant']}"
+            actor = r.get("speaker", r.get("by"))
+            if protection.is_protected(hearing, actor):
+                for field in ("text", "key_points", "translations"):
+                    for text in _strings(r.get(field)):
+                        if len(text) > 3:
+                            words[text] = f"{field} of {actor} at seq {r['seq']}"
+        return identities, words
+
+    # --- the checks -----------------------------------------------------------------
 
     def test_declares_itself(self) -> None:
         from hearing_core.plugins import validate_projection
 
-        assert validate_projection(self.make_projection()) is None
+        problem = validate_projection(self.make_projection())
+        assert problem is None, problem
 
     def test_every_format_renders(self) -> None:
         projection = self.make_projection()
-        db = run_projection(projection, self.make_events())
-        assert projection.formats, "declare at least one format"
-        for report in self._reports(projection, db):
-            assert report
+        assert projection.formats, f"{projection.name}: declare at least one format"
+        reports = self._reports(projection, self._feed(self.make_events()))
+        for name, report in reports.items():
+            assert report.strip(), f"{projection.name}: report {name!r} is empty"
+
+    def test_as_of_and_uncorrected_render(self) -> None:
+        events = [e for e in self.make_events() if e.hearing == self.hearing]
+        projection = self.make_projection()
+        halfway = events[: len(events) // 2]
+        uncorrected = [e for e in events if e.type != "CorrectionIssued"]
+        for label, subset in (("--as-of halfway", halfway), ("--uncorrected", uncorrected)):
+            from hearing_core.shielding import Protection
+
+            models = ReadModels(
+                ":memory:",
+                [projection],
+                keys=TEST_KEYS,
+                protection=Protection.of(e.record for e in events),
+            )
+            failures = models.feed(subset)
+            assert not failures, f"{projection.name} {label}: {failures}"
+            for name, request in self._requests(projection):
+                try:
+                    models.render(projection, request)
+                except Exception as e:
+                    raise AssertionError(f"{projection.name} {label}: {name!r}: {e}") from e
 
     def test_incremental_equals_rebuild(self) -> None:
         events = self.make_events()
-        whole = run_projection(self.make_projection(), events)
+        projection = self.make_projection()
+        whole = self._feed(events)
+        prefix = projection.name + "_"
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "views.db"
             for cut in (len(events) // 3, 2 * len(events) // 3, len(events)):
-                models = ReadModels(path, [self.make_projection()], keys=TEST_KEYS)
-                assert not models.feed(events[:cut])
-                models.close()
-            stepwise = sqlite_utils.Database(path)
-            name = self.make_projection().name + "_"
-            assert dump_tables(stepwise, name) == dump_tables(whole, name)
-            projection = self.make_projection()
-            assert self._reports(projection, stepwise) == self._reports(projection, whole)
+                self._feed(events[:cut], path).close()
+            stepwise = ReadModels(path, [self.make_projection()], keys=TEST_KEYS)
+            assert dump_tables(stepwise.db, prefix) == dump_tables(whole.db, prefix), (
+                f"{projection.name}: fed in three steps, the tables differ from one rebuild"
+            )
+            assert self._reports(projection, stepwise) == self._reports(projection, whole), (
+                f"{projection.name}: fed in three steps, the reports differ from one rebuild"
+            )
+            stepwise.close()
 
     def test_resumes_without_doubling(self) -> None:
         events = self.make_events()
+        prefix = self.make_projection().name + "_"
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "views.db"
-            models = ReadModels(path, [self.make_projection()], keys=TEST_KEYS)
-            models.feed(events)
-            once = dump_tables(models.db, self.make_projection().name + "_")
-            models.feed(events)  # the same events again: all at or below the position
-            assert dump_tables(models.db, self.make_projection().name + "_") == once
+            models = self._feed(events, Path(tmp) / "views.db")
+            once = dump_tables(models.db, prefix)
+            assert not models.feed(events)  # the same events again: all at or below the position
+            assert dump_tables(models.db, prefix) == once, "fed twice, rows changed"
+            models.close()
+
+    def test_no_protected_plaintext_in_tables_or_reports(self) -> None:
+        from hearing_core.projection import IDENTITIES, WORDS
+
+        events = self.make_events()
+        projection = self.make_projection()
+        models = self._feed(events)
+        identities, words = self._secrets(events)
+        tables = json.dumps(dump_tables(models.db, projection.name + "_"), ensure_ascii=False)
+        for secret, what in identities.items():
+            if IDENTITIES not in projection.needs:
+                assert secret not in tables, f"{projection.name}: its tables hold the {what}"
+        for secret, what in words.items():
+            if WORDS not in projection.needs:
+                assert secret not in tables, f"{projection.name}: its tables hold the {what}"
+        for name, report in self._reports(projection, models).items():
+            for secret, what in identities.items():
+                assert secret not in report, f"{projection.name}: report {name!r} shows the {what}"
+
+    def test_pseudonyms_are_the_cores(self) -> None:
+        import re
+
+        from hearing_core.corrections import pseudonyms
+
+        events = self.make_events()
+        projection = self.make_projection()
+        plain = [reveal_record(e.record, TEST_KEYS) for e in events if e.hearing == self.hearing]
+        core = set(pseudonyms(plain).values())
+        for name, report in self._reports(projection, self._feed(events)).items():
+            shown = set(re.findall(r"Protected speaker \d+", report))
+            assert shown <= core, (
+                f"{projection.name}: report {name!r} shows {sorted(shown - core)}, "
+                f"the core's pseudonyms are {sorted(core)}"
+            )
+
+    def test_another_hearing_does_not_bleed_in(self) -> None:
+        events = self.make_events()
+        projection = self.make_projection()
+        alone = self._reports(projection, self._feed(events))
+        last = max(e.position for e in events)
+        others = self.make_other_events(last + 1)
+        assert all(e.hearing != self.hearing for e in others), "make_other_events: another slug"
+        mixed = sorted([*events, *others], key=lambda e: e.position)
+        together = self._reports(projection, self._feed(mixed))
+        for name in alone:
+            assert together[name] == alone[name], (
+                f"{projection.name}: report {name!r} changes when another hearing is in the "
+                "read model"
+            )
+
+    def test_golden_reports(self) -> None:
+        if self.golden is None:
+            return
+        import os
+
+        projection = self.make_projection()
+        reports = self._reports(projection, self._feed(self.make_events()))
+        for name, report in reports.items():
+            path = Path(self.golden) / f"{self.hearing}.{name}"
+            if os.environ.get("HEARING_UPDATE_GOLDEN") == "1":
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(report, encoding="utf-8")
+            assert path.exists(), f"no golden report {path} (HEARING_UPDATE_GOLDEN=1 writes it)"
+            assert report == path.read_text(encoding="utf-8"), f"{name!r} differs from {path}"
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    return []

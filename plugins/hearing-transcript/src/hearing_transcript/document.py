@@ -5,21 +5,29 @@
 formats are views of it.  Every list comes from an ``ORDER BY``, so the same
 read model always gives the same document.
 
-Protected participants appear only as ``Protected speaker N`` (N counts the
-participants currently marked protected, in registration order, as
-:func:`hearing_core.pseudonyms` does over the corrected record); their id,
-name and organization never enter the document.
+Protected participants appear only as ``Protected speaker N``: the host hands
+the projection their pseudonym in place of their id and name (numbered as
+:func:`hearing_core.pseudonyms` numbers them), and withholds their
+organization; their words are stored sealed and revealed here, with
+``reveal``, for whoever holds the key.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
-from hearing_transcript.projection import IDENTITY_FIELDS
+from hearing_core import WITHHELD
+
+#: ``reveal(hearing, field, value)``: sealed words opened for the reader (ReportRequest.reveal).
+Reveal = Callable[[str, str, Any], Any]
+
+#: Fields that may hold a protected speaker's (sealed) words.
+WORD_FIELDS = frozenset({"text", "translations", "key_points"})
 
 #: The label of participants with no stakeholder group (presiding officers, UN and State officials).
 OFFICIAL = "Official"
@@ -51,7 +59,6 @@ class _People:
         self.groups = groups
         self.by_id: dict[str, Doc] = {}
         self.by_seq: dict[int, str] = {}
-        protected = 0
         rows = db.execute(
             "select participant, seq, name, organization, stakeholder_group, protected"
             " from transcript_participants where hearing = ? order by seq, participant",
@@ -60,8 +67,7 @@ class _People:
         for pid, seq, name, organization, group, is_protected in rows:
             self.by_seq[seq] = pid
             if is_protected:
-                protected += 1
-                name, organization = f"Protected speaker {protected}", None
+                organization = None  # the name is already their pseudonym
             elif name is None:
                 name = "(name not on record)"
             self.by_id[pid] = {
@@ -109,10 +115,24 @@ def _shown(item: Doc, language: str | None) -> Doc:
     return {"language": delivered, "text": item["text"], "original": True}
 
 
+def _no_reveal(hearing: str, field: str, value: Any) -> Any:
+    return value
+
+
 def build_document(
-    db: sqlite_utils.Database, hearing: str, language: str | None = None
+    db: sqlite_utils.Database,
+    hearing: str,
+    language: str | None = None,
+    reveal: Reveal = _no_reveal,
 ) -> Doc | None:
-    """The transcript of ``hearing`` from the read model, or None if it has no record."""
+    """The transcript of ``hearing`` from the read model, or None if it has no record.
+
+    ``reveal`` opens protected speakers' sealed words (``ReportRequest.reveal``).
+    """
+
+    def words(field: str, value: Any) -> Any:
+        return reveal(hearing, field, value) if value is not None else None
+
     row = db.execute(
         "select title, venue, date, timezone, languages, closed_at from transcript_hearings"
         " where hearing = ?",
@@ -173,14 +193,14 @@ def build_document(
                 ended_at=ended,
                 start=clock(started),
                 end=clock(ended),
-                text=text,
-                translations=_loads(translations) or {},
+                text=words("text", text),
+                translations=words("translations", _loads(translations)) or {},
             )
             item["shown"] = _shown(item, language)
         else:
             item.update(by=people.person(person), at=started, time=clock(started))
             if kind in ("pledge", "recommendation"):
-                item["text"] = text
+                item["text"] = words("text", text)
                 item["gcm_objectives"] = _loads(objectives) or []
             if kind == "pledge":
                 item["level"] = level
@@ -190,7 +210,7 @@ def build_document(
             elif kind == "summation":
                 item["summarises"] = summarises
                 item["summarises_title"] = segment_titles.get(summarises, summarises)
-                item["key_points"] = _loads(key_points) or []
+                item["key_points"] = words("key_points", _loads(key_points)) or []
         item["_person"] = person
         items.append(item)
         item_by_seq[seq] = item
@@ -246,7 +266,7 @@ def build_document(
                 "corrects": corrects,
                 "corrects_type": corrects_type,
                 "subject": subject(corrects, corrects_type),
-                "reason": reason,
+                "reason": None if reason == WITHHELD else reason,  # it may name them
                 "withheld": False,
                 "changes": [],
             }
@@ -255,11 +275,9 @@ def build_document(
         was, now = _loads(previous), _loads(value)
         if field in PERSON_FIELDS:
             was, now = people.name(was), people.name(now)
-        if withheld or (
-            corrects_type == "ParticipantRegistered"
-            and field in IDENTITY_FIELDS
-            and people.by_id.get(people.by_seq.get(corrects, ""), {}).get("protected")
-        ):
+        elif field in WORD_FIELDS:
+            was, now = words(field, was), words(field, now)
+        if withheld:
             note["withheld"] = True
             note["reason"] = None
             was = now = None
