@@ -41,7 +41,7 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
 PY = sys.executable
-FIRST_PARTY = "transcript,summary,audit"
+FIRST_PARTY = "transcript,summary,audit,pledges"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
 TARGETS = {
@@ -80,7 +80,9 @@ def worker(
         raise SystemExit(f"worker {task} failed (exit {done.returncode})")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     took = time.perf_counter() - started
-    console.print(f"  [dim]{task:<12} {_brief(task, result)}  ({took:.1f} s)[/dim]")
+    console.print(
+        f"  [dim]{task:<12} {_brief(task, result)}  ({took:.1f} s; {load_of(result)})[/dim]"
+    )
     return result
 
 
@@ -92,6 +94,13 @@ def _brief(task: str, r: dict[str, Any]) -> str:
     if "report" in r:
         return f"report median {r['report']['median_ms']:.1f} ms"
     return ""
+
+
+def load_of(r: dict[str, Any]) -> str:
+    """The 1-minute load average when the worker started and ended (the machine is shared)."""
+    if "load" not in r:
+        return "load ?"
+    return f"load {r['load'][0]:.1f}-{r['load'][1]:.1f}"
 
 
 def rate(r: dict[str, Any]) -> float:
@@ -445,16 +454,16 @@ def render_store(out: dict[str, Any]) -> None:
     )
     rep, rd, fol = out["replay"], out["read_decode"], out["follow"]
     t.add_row(
-        "2. replay (3 projections), events/s",
-        f"{rate(rep):,.0f}",
-        f"read + decode: {rate(rd):,.0f}",
+        f"2. replay ({len(rep['projections'])} projections), events/s",
+        f"{rate(rep):,.0f} ({load_of(rep)})",
+        f"read + decode: {rate(rd):,.0f} ({load_of(rd)})",
         f"{v['replay'][1]:.3f}x",
         f">= {TARGETS['replay']}x",
         verdict(v["replay"][0]),
     )
     t.add_row(
         "   archive.follow() alone",
-        f"{rate(fol):,.0f}",
+        f"{rate(fol):,.0f} ({load_of(fol)})",
         f"read + decode: {rate(rd):,.0f}",
         f"{rate(fol) / rate(rd):.3f}x",
         "",
@@ -462,8 +471,8 @@ def render_store(out: dict[str, Any]) -> None:
     )
     for name, each in out.get("replay_each", {}).items():
         t.add_row(
-            f"   replay, {name} only",
-            f"{rate(each):,.0f}",
+            f"   replay, {name} only (contract {each.get('contract', {}).get(name, '?')})",
+            f"{rate(each):,.0f} ({load_of(each)})",
             f"read + decode: {rate(rd):,.0f}",
             f"{rate(each) / rate(rd):.3f}x",
             "",

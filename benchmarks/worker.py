@@ -168,12 +168,26 @@ def task_replay(args: argparse.Namespace) -> dict[str, Any]:
         fed[0] += n
 
     failures, seconds = timed(args, lambda: ws.replay(progress))
+    # The rate is over the whole log, like the bare read-and-decode: with types pushed
+    # down into the store query, the projections are fed fewer events than the log holds.
     return {
-        "events": fed[0],
+        "events": ws.archive.max_position(),
+        "fed": fed[0],
         "seconds": seconds,
+        "contract": {name: contract_of(p) for name, p in ws.host.projections.items()},
         "failures": [f"{f.projection}@{f.position}: {f.error}" for f in failures],
         "projections": sorted(ws.host.projections),
     }
+
+
+def contract_of(p: Any) -> str:
+    """How a projection is written: v2 (``@handles`` or its own ``handle_page``) or v1."""
+    from hearing_core.projection import Projection
+
+    v2 = bool(p.handlers) or type(p).handle_page is not Projection.handle_page
+    types = f"{len(p.types)} types" if p.types else "all types"
+    needs = f", needs {'+'.join(sorted(p.needs))}" if p.needs else ""
+    return f"{'v2' if v2 else 'v1'}, {types}{needs}"
 
 
 def task_read_decode(args: argparse.Namespace) -> dict[str, Any]:
@@ -451,7 +465,9 @@ def main() -> None:
 
     applied = patches.apply(args.patch)
     start_kb = maxrss_kb()
+    load_start = os.getloadavg()[0]
     result = TASKS[args.task](args)
+    result["load"] = [load_start, os.getloadavg()[0]]
     if applied:
         result["patches"] = applied
     result["rss_start_kb"] = start_kb
