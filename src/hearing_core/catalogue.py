@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hearing_core.errors import RecordError
 from hearing_core.records import float_free
-from hearing_core.text import check_text
+from hearing_core.text import check_text, plainly_safe
 
 if TYPE_CHECKING:  # jsonschema is imported when a record is first validated
     from jsonschema.exceptions import ValidationError
@@ -137,7 +137,8 @@ def validate_record(record: Any) -> None:
         error = best_match(_validator(event_type).iter_errors(record))
         if error is not None:
             raise RecordError(_describe(error), field=_path(error))
-    check_text(record)
+    if not plainly_safe(record):  # the exact check only where the cheap scan has a doubt
+        check_text(record)
 
 
 @cache

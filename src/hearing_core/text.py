@@ -107,3 +107,47 @@ def check_text(value: Any, field: str = "") -> None:
     elif isinstance(value, list):
         for i, item in enumerate(value):
             check_text(item, f"{field}.{i}" if field else str(i))
+
+
+# A superset of every character check_text refuses anywhere (controls, lone surrogates,
+# bidi overrides and isolates), and of what it refuses in one-line fields (line breaks
+# too).  A record none of whose strings holds one of these passes check_text for certain.
+_SUSPECT = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]"
+)
+_SUSPECT_ONE_LINE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+)
+
+
+def plainly_safe(value: Any) -> bool:
+    """Whether :func:`check_text` certainly accepts ``value``; False means "ask it".
+
+    A cheap pre-scan for bulk imports: one flat walk with exact type tests and one
+    search per string, no field paths built.  It is deliberately stricter than
+    check_text (it suspects bidi controls in every field and anything it does not
+    know), so False only sends the value to check_text, which decides and words
+    the refusal; ``tests/test_text.py`` proves True never hides a refusal.
+    """
+    kind = type(value)
+    if kind is dict:
+        items: Any = value.items()
+    elif kind is list:
+        items = ((None, item) for item in value)  # list items are never one-line fields
+    else:
+        return (kind is str and not _SUSPECT.search(value)) or kind in _PLAIN_SCALARS
+    for key, item in items:
+        kind = type(item)
+        if kind is str:
+            pattern = _SUSPECT_ONE_LINE if key in ONE_LINE_FIELDS else _SUSPECT
+            if pattern.search(item):
+                return False
+        elif kind is dict or kind is list:
+            if not plainly_safe(item):
+                return False
+        elif kind not in _PLAIN_SCALARS:
+            return False
+    return True
+
+
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
