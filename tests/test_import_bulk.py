@@ -49,3 +49,36 @@ def test_refusal_late_in_a_long_interleaved_import_writes_nothing(archive: Heari
     assert refused.value.line == len(records)
     assert archive.max_position() == 0
     assert archive.hearings() == []
+
+
+@pytest.mark.postgres
+def test_import_outlasts_the_idle_in_transaction_timeout_between_batches(
+    postgres_store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import's transaction waits while the next batch is checked; on a starved CPU that
+    took longer than eventsourcing's idle-in-transaction limit (5 s) and PostgreSQL ended it.
+    Here the limit is 1 s and the importer pauses 2 s between two batches."""
+    import time
+
+    from hearing_core import archive as archive_module
+
+    monkeypatch.setattr(
+        HearingArchive,
+        "env",
+        {**HearingArchive.env, "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "1"},
+    )
+    monkeypatch.setattr(archive_module, "BATCH", 2)
+    records = _interleaved(2)
+
+    def slow() -> Any:
+        for i, r in enumerate(records, 1):
+            if i == 4:  # the first batch is written and its transaction is open
+                time.sleep(2)
+            yield "slow", i, r
+
+    app = archive_module.open_archive(postgres_store_url)
+    try:
+        assert app.import_records(slow()) == len(records)
+        assert app.max_position() == len(records)
+    finally:
+        app.close()

@@ -25,6 +25,14 @@ from eventsourcing.persistence import StoredEvent
 #: Events written per batch inside the import's transaction.
 BATCH = 1000
 
+#: PostgreSQL: how long the import's transaction may wait on the importer between two
+#: batches.  eventsourcing sets ``idle_in_transaction_session_timeout`` (5 s by default)
+#: on its connections to end transactions a client forgot; the import's is not forgotten,
+#: it waits while the next batch is checked, which on a starved CPU took longer than 5 s.
+#: Raised for this transaction only (``SET LOCAL``); still bounded, so an importer that
+#: hangs does not hold the table lock for ever.
+IMPORT_IDLE_TIMEOUT_MS = 300_000
+
 
 class BulkWriter(Protocol):
     """What :func:`bulk_writer` yields."""
@@ -52,6 +60,9 @@ class _Writer:
             conn = self.stack.enter_context(datastore.get_connection())
             self.stack.enter_context(conn.transaction())
             self.cursor = self.stack.enter_context(conn.cursor())
+            self.cursor.execute(
+                f"SET LOCAL idle_in_transaction_session_timeout = {IMPORT_IDLE_TIMEOUT_MS}"
+            )
         else:
             self.cursor = self.stack.enter_context(datastore.transaction(commit=True))
 
