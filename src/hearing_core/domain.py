@@ -529,7 +529,11 @@ def build_record(slug: str, type_name: str, seq: int, kwargs: Mapping[str, Any])
         # Optional fields are left out when empty; required ones (say a null group) stay.
         if key not in ("timestamp", "digest", "hearing") and (value is not None or key in required):
             record[key] = value
-    return {k: to_json_value(v) for k, v in record.items()}
+    # Most values are already JSON scalars: test that inline, not in a call a field.
+    return {k: v if type(v) in _JSON_SCALARS else to_json_value(v) for k, v in record.items()}
+
+
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def event_record(event: Any, slug: str) -> dict[str, Any]:

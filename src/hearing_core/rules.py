@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -391,9 +392,15 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 def on_the_day(hearing: Hearing, at: datetime) -> bool:
-    tz = ZoneInfo(hearing.timezone)
-    day_start = datetime.combine(date.fromisoformat(hearing.date), time(0), tzinfo=tz)
-    return day_start <= at < day_start + timedelta(days=1) + OVERRUN
+    day_start, day_end = _day_window(hearing.date, hearing.timezone)
+    return day_start <= at < day_end
+
+
+@lru_cache(maxsize=256)
+def _day_window(day: str, timezone: str) -> tuple[datetime, datetime]:
+    """A hearing's day in its own time zone, overrun included (asked once a record)."""
+    day_start = datetime.combine(date.fromisoformat(day), time(0), tzinfo=ZoneInfo(timezone))
+    return day_start, day_start + timedelta(days=1) + OVERRUN
 
 
 def check_corrected_times(hearing: Hearing, corrected: str, changes: Mapping[str, Any]) -> None:
