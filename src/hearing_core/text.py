@@ -124,10 +124,10 @@ def plainly_safe(value: Any) -> bool:
     """Whether :func:`check_text` certainly accepts ``value``; False means "ask it".
 
     A cheap pre-scan for bulk imports: one flat walk with exact type tests and one
-    search per string, no field paths built.  It is deliberately stricter than
-    check_text (it suspects bidi controls in every field and anything it does not
-    know), so False only sends the value to check_text, which decides and words
-    the refusal; ``tests/test_text.py`` proves True never hides a refusal.
+    search per string, no field paths built.  It is never laxer than
+    check_text (it also suspects any value of a type it does not know), so False
+    only sends the value to check_text, which decides and words the refusal;
+    ``tests/test_text_prescan.py`` proves True never hides a refusal.
     """
     kind = type(value)
     if kind is dict:
