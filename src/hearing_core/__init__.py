@@ -9,13 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hearing_core.corrections import (
-    AppliedCorrection,
-    CorrectedRecord,
-    Correction,
-    apply_corrections,
-    pseudonyms,
-)
 from hearing_core.hookspecs import hookimpl
 from hearing_core.projection import (
     ALL_HEARINGS,
@@ -29,7 +22,6 @@ from hearing_core.projection import (
     handles,
 )
 from hearing_core.recorded import RecordedEvent
-from hearing_core.shielding import IDENTIFYING_FIELDS, WITHHELD
 from hearing_core.taxonomy import (
     DEFAULT_STAKEHOLDER_GROUPS,
     GCM_OBJECTIVES,
@@ -45,6 +37,14 @@ from hearing_core.text import csv_cell, escape_markdown, strip_controls
 
 if TYPE_CHECKING:
     from hearing_core.cli.report_cmds import report_command, run_report
+    from hearing_core.corrections import (
+        AppliedCorrection,
+        CorrectedRecord,
+        Correction,
+        apply_corrections,
+        pseudonyms,
+    )
+    from hearing_core.shielding import IDENTIFYING_FIELDS, WITHHELD
 
 __version__ = "0.1.0"
 
@@ -85,10 +85,25 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The CLI helper is imported on first use so that importing hearing_core stays light.
-    if name in ("report_command", "run_report"):
-        from hearing_core.cli import report_cmds
+#: Names imported on first use, by module: they pull in the domain, eventsourcing and
+#: cryptography, and every `hearing` command (``--help`` included) imports this package.
+_LAZY = {
+    "report_command": "hearing_core.cli.report_cmds",
+    "run_report": "hearing_core.cli.report_cmds",
+    "AppliedCorrection": "hearing_core.corrections",
+    "CorrectedRecord": "hearing_core.corrections",
+    "Correction": "hearing_core.corrections",
+    "apply_corrections": "hearing_core.corrections",
+    "pseudonyms": "hearing_core.corrections",
+    "IDENTIFYING_FIELDS": "hearing_core.shielding",
+    "WITHHELD": "hearing_core.shielding",
+}
 
-        return getattr(report_cmds, name)
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        from importlib import import_module
+
+        return getattr(import_module(module), name)
     raise AttributeError(f"module 'hearing_core' has no attribute {name!r}")
