@@ -32,6 +32,7 @@ from hearing_core.catalogue import validate_record
 from hearing_core.commands import apply_record, check_pledge_reference, schedule
 from hearing_core.domain import Hearing, event_record, hearing_id
 from hearing_core.errors import RecordError, StoreError, UnknownHearingError
+from hearing_core.event_types import generation
 from hearing_core.interchange import MAX_IMPORT_EVENTS
 from hearing_core.keystore import KeyStore
 from hearing_core.protection import key_id_of, reveal_record, seal_record
@@ -71,8 +72,34 @@ WORKING_SET = 16
 PAGE_SIZE = 1000
 
 
+class _EventTopics(Mapping[str, type[Any]]):
+    """Topic -> class of every registered event type, read from the registry, so that a
+    type declared later (docs/architecture.md's steps) is part of the closed set too."""
+
+    def __init__(self) -> None:
+        self._cached: tuple[int, dict[str, type[Any]]] = (-1, {})
+
+    def _table(self) -> dict[str, type[Any]]:
+        if self._cached[0] != generation():
+            classes = Hearing.EVENT_TYPES.values()
+            self._cached = (generation(), {get_topic(cls): cls for cls in classes})
+        return self._cached[1]
+
+    def __getitem__(self, topic: str) -> type[Any]:
+        return self._table()[topic]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def __contains__(self, topic: object) -> bool:
+        return topic in self._table()
+
+
 #: The only topics the store may name: the project's own event types, topic -> class.
-EVENT_TOPICS: dict[str, type[Any]] = {get_topic(cls): cls for cls in Hearing.EVENT_TYPES.values()}
+EVENT_TOPICS: Mapping[str, type[Any]] = _EventTopics()
 
 #: The only aggregate topic a ``HearingScheduled`` may carry (eventsourcing resolves it on replay).
 AGGREGATE_TOPIC = get_topic(Hearing)

@@ -87,6 +87,11 @@ def unregister(name: str) -> None:
     _generation += 1
 
 
+def generation() -> int:
+    """A number that changes whenever a type is registered or removed (for caches)."""
+    return _generation
+
+
 def specs() -> Mapping[str, EventSpec]:
     """Every registered spec, by type name (the domain's types are always there)."""
     if not _SPECS:

@@ -53,12 +53,15 @@ from hearing_core.records import GENESIS_DIGEST, chain_digest, link_digest
 #: Decodes a row's state bytes into a mapping (the archive's transcoder: JSON, no imports).
 Decoder = Callable[[bytes], Any]
 
-#: The keys each event type's stored state holds: its fields, less those kept in columns.
-STATE_KEYS: dict[str, frozenset[str]] = {
-    topic: frozenset(f.name for f in dataclasses.fields(cls))
-    - {"originator_id", "originator_version"}
-    for topic, cls in EVENT_TOPICS.items()
-}
+
+def state_keys(topic: str) -> frozenset[str]:
+    """The keys an event type's stored state holds: its fields, less those kept in columns."""
+    cls = EVENT_TOPICS[topic]
+    return frozenset(f.name for f in dataclasses.fields(cls)) - {
+        "originator_id",
+        "originator_version",
+    }
+
 
 #: State keys that are not part of the record the digest covers (checked apart).
 _NOT_IN_RECORD = ("originator_topic", "digest")
@@ -134,7 +137,7 @@ def _decode(row: StoredRow, slug: str, decode: Decoder) -> _Decoded:
         return refused("unreadable", "the stored event can no longer be decoded")
     if not isinstance(state, dict):
         return refused("unreadable", "the stored state is not a mapping")
-    expected = STATE_KEYS[row.topic]
+    expected = state_keys(row.topic)
     if set(state) != expected:
         extra = sorted(set(state) - expected)
         lacking = sorted(expected - set(state))
