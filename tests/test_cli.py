@@ -19,8 +19,10 @@ SAMPLE = ROOT / "events" / "samples" / "imrf-2022-msh.jsonl"
 SLUG = "imrf-2022-msh"
 
 
-def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args), input=input, env={"HEARING_PLUGINS": ""})
+def run(*args: str, input: str | None = None, plugins: str | None = "") -> tuple[int, str, str]:
+    """Run the CLI in-process (no plugins unless ``plugins`` names some; None: all)."""
+    env = {"HEARING_PLUGINS": plugins, "HEARING_PLUGINS_BLOCK": None}
+    result = CliRunner().invoke(cli, list(args), input=input, env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -297,9 +299,10 @@ def test_help_and_module_entry_point() -> None:
         assert command in result.stdout
 
 
-def test_unknown_hearing_is_one_line(tmp_path: Path) -> None:
-    code, _, err = run("--store", str(tmp_path / "e.db"), "log", "nope")
-    assert code == 1 and err.strip() == f"error: no hearing 'nope' in {tmp_path / 'e.db'}"
+def test_unknown_hearing_is_one_line(store: str) -> None:
+    code, _, err = run("--store", store, "log", "nope")
+    assert code == 1 and err.strip().startswith("error: no hearing 'nope' in ")
+    assert err.count("\n") == 1
 
 
 def test_export_open_formats_validate(store: str, tmp_path: Path) -> None:
@@ -432,3 +435,209 @@ def test_demo_into_a_postgresql_store(postgres_store_url: str, tmp_path: Path) -
     assert run("--store", postgres_store_url, "verify", SLUG)[0] == 0
     code, _, err = run("--store", postgres_store_url, "demo")
     assert code == 1 and "already holds" in err
+
+
+# --- issue 12: no command guesses a store ------------------------------------------------
+
+READ_ONLY = [
+    ("verify",),
+    ("verify", "--json"),
+    ("hearings",),
+    ("log", SLUG),
+    ("seal", SLUG),
+    ("show", SLUG, "1"),
+    ("export", SLUG),
+    ("replay",),
+    ("plugins",),
+    ("transcript", SLUG),
+    ("keys", "export", SLUG, "-o", "-"),
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+def test_a_read_only_command_on_a_missing_store_fails_and_creates_nothing(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    typo = tmp_path / "typo.db"
+    code, out, err = run("--store", str(typo), *command, plugins=None)
+    assert code == 1 and out == ""
+    assert (
+        err
+        == f"error: no store at {typo}: `hearing import`, `hearing record` or `hearing demo` create one\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_postgres_store_is_refused_by_read_only_commands(store_url: str) -> None:
+    code, out, err = run("--store", store_url, "verify")
+    assert code == 1 and out == "" and err.startswith("error: no store at ")
+    code, _, err = run("--store", store_url, "import", str(SAMPLE))  # import may create it
+    assert code == 0, err
+    code, out, _ = run("--store", store_url, "verify")
+    assert code == 0 and SLUG in out
+
+
+@pytest.mark.parametrize("kind", ["views", "keys"])
+def test_a_views_or_keys_file_is_never_taken_for_a_store(tmp_path: Path, kind: str) -> None:
+    store = str(tmp_path / "k.db")
+    keys = SAMPLE.with_suffix(".keys.json")
+    assert run("--store", store, "import", str(SAMPLE), "--keys-file", str(keys))[0] == 0
+    assert run("--store", store, "transcript", SLUG, plugins=None)[0] == 0  # makes .views
+    other = f"{store}.{kind}"
+    before = Path(other).read_bytes()
+    for command in (("verify",), ("import", str(SAMPLE)), ("log", SLUG)):
+        code, out, err = run("--store", other, *command)
+        assert code == 1 and out == ""
+        wanted = "read-model" if kind == "views" else "key"
+        assert err.count("\n") == 1 and f"is a {wanted} file" in err, err
+    assert Path(other).read_bytes() == before
+    code, _, err = run("--store", store, f"--{kind}", store, "log", SLUG)  # and the other way
+    assert code == 1 and "is the store itself" in err
+
+
+def test_a_store_given_as_views_is_refused(store: str, tmp_path: Path) -> None:
+    if not store.endswith(".db"):
+        pytest.skip("SQLite files only")
+    other = tmp_path / "other.db"
+    assert run("--store", str(other), "import", str(SAMPLE))[0] == 0
+    code, _, err = run("--store", store, "--views", str(other), "transcript", SLUG, plugins=None)
+    assert code == 1 and f"--views {other} is a hearing store" in err
+
+
+def test_a_failed_first_import_leaves_nothing_behind(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    bad.write_text("\n".join([*lines[:5], "{not json"]) + "\n", encoding="utf-8")
+    store = tmp_path / "new.db"
+    code, _, err = run("--store", str(store), "import", str(bad))
+    assert code == 1 and f"{bad}:6" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]
+    code, _, err = run("--store", str(store), "import", str(tmp_path / "missing.jsonl"))
+    assert code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]
+
+
+def test_a_failed_first_import_keeps_a_key_file_that_was_there(tmp_path: Path) -> None:
+    keys = tmp_path / "new.db.keys"
+    keys.write_bytes(b"precious")
+    (tmp_path / "bad.jsonl").write_text("{not json\n", encoding="utf-8")
+    code, _, _ = run("--store", str(tmp_path / "new.db"), "import", str(tmp_path / "bad.jsonl"))
+    assert code == 1
+    assert not (tmp_path / "new.db").exists() and keys.read_bytes() == b"precious"
+
+
+def test_store_views_and_keys_are_accepted_after_the_command(store: str) -> None:
+    code, out, err = run("log", SLUG, "--store", store, "--as-of", "3")
+    assert code == 0, err
+    assert "ParticipantRegistered" in out
+    code, out, _ = run("--store", "elsewhere.db", "hearings", "--store", store, "--json")
+    assert code == 0 and json.loads(out)[0]["hearing"] == SLUG
+
+
+# --- issue 12: every -o fails in one line; -o - is standard output -----------------------
+
+OUTPUT_COMMANDS = [
+    ("export", SLUG),
+    ("export", SLUG, "--format", "html"),
+    ("audit", SLUG),
+    ("transcript", SLUG),
+    ("summary", SLUG),
+    ("pledges", SLUG),
+    ("status", SLUG),
+    ("keys", "export", SLUG),
+]
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS, ids=" ".join)
+def test_output_into_a_missing_folder_is_one_line(
+    store: str, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    target = tmp_path / "no" / "such" / "out.txt"
+    result = CliRunner().invoke(cli, ["--store", store, *command, "-o", str(target)])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: cannot write {target}: folder {target.parent} does not exist\n"
+    assert "Traceback" not in result.output and not target.parent.exists()
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS, ids=" ".join)
+def test_output_dash_is_standard_output(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    result = CliRunner().invoke(cli, ["--store", store, *command, "-o", "-"])
+    assert result.exit_code in (0, 1), result.output  # audit gates absent groups with 1
+    assert result.stdout.strip()
+    assert list(here.iterdir()) == []  # no file named "-" (nor "-.part")
+
+
+# --- issue 12: user text is never terminal markup or an emoji code ------------------------
+
+
+def test_user_text_is_never_markup_or_emoji(tmp_path: Path) -> None:
+    """The injection corpus through the terminal outputs the test_injection module does not
+    reach: the echo of a live record, the seal check, and error lines."""
+    from test_injection import PAYLOADS
+
+    store = str(tmp_path / "open.db")
+    opening = tmp_path / "open.jsonl"
+    opening.write_text("".join(SAMPLE.open(encoding="utf-8").readlines()[:10]), encoding="utf-8")
+    assert run("--store", store, "import", str(opening))[0] == 0
+    at = "2022-05-16T09:59:00-04:00"
+
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    for n, payload in enumerate(PAYLOADS):
+        name = f"Ann {payload}"
+        code, out, err = run(
+            "--store", store, "record", "register", SLUG, f"inj-{n}", "--name", name, "--at", at
+        )
+        assert code == 0, err
+        assert flat(name) in flat(out), (payload, out)
+        code, out, err = run("--store", store, "verify", SLUG, "--seal", f"{SLUG}:x:{payload}")
+        assert code != 0 and flat(payload) in flat(err), (payload, err)
+        code, out, err = run("--store", store, "show", SLUG, payload)
+        assert code == 2 and flat(payload) in flat(err), (payload, err)
+        code, out, err = run("--store", store, "log", SLUG, "--as-of", payload)
+        assert code == 1 and flat(payload) in flat(err), (payload, err)
+    # The two reproduced cases, exactly:
+    code, _, err = run("--store", store, "verify", SLUG, "--seal", f"{SLUG}:x:abc")
+    assert f"{SLUG}:x:abc" in err and "\u274c" not in err
+    code, out, _ = run(
+        "--store", store, "record", "register", SLUG, "ann", "--name", "Ann :smile:", "--at", at
+    )
+    assert code == 0 and "Ann :smile:" in out and "\U0001f604" not in out
+
+
+# --- issue 12: --as-of at the edges -------------------------------------------------------
+
+
+@pytest.mark.parametrize("as_of", ["0", "999", "126"])
+@pytest.mark.parametrize(
+    "command",
+    [("log", SLUG), ("export", SLUG), ("audit", SLUG, "--format", "json"), ("status", SLUG)],
+    ids=" ".join,
+)
+def test_as_of_outside_the_record_is_an_error_on_stderr(
+    store: str, command: tuple[str, ...], as_of: str
+) -> None:
+    code, out, err = run("--store", store, *command, "--as-of", as_of, plugins=None)
+    assert code == 1 and out == ""
+    assert err == (
+        f"error: --as-of {int(as_of)}: a position of '{SLUG}' is 1 to 125"
+        " (a bare number is a position; give a time as HH:MM)\n"
+    )
+
+
+def test_as_of_answers_name_what_was_used(store: str) -> None:
+    _, out, _ = run("--store", store, "log", SLUG, "--as-of", "11")
+    assert "as of position 11" in " ".join(out.split())
+    _, out, _ = run("--store", store, "log", SLUG, "--as-of", "10:05")
+    assert "as of 10:05 (position 36)" in " ".join(out.split())
+    _, out, err = run("--store", store, "transcript", SLUG, "--as-of", "11", plugins=None)
+    assert err == f"transcript of {SLUG} as of position 11\n"
+    code, out, err = run("--store", store, "status", SLUG, "--as-of", "11:30", plugins=None)
+    assert code == 0
+    assert "As of 11:30 " in out and "11:33" not in out.splitlines()[2]
+    assert err == f"audit of {SLUG} as of 11:30 (position 56)\n"

@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -63,24 +64,26 @@ class StoreLocation:
         schema = self.env.get("POSTGRES_SCHEMA")
         return f"{shown}?schema={schema}" if schema else shown
 
-    def default_keys_path(self) -> Path:
+    def default_keys_path(self, store_id: str | None = None) -> Path:
         """Where protected speakers' keys live unless told otherwise.
 
-        Beside a SQLite store; for PostgreSQL, in the user's data folder under
-        a name derived from the URL, so every process on this machine finds
-        the same file whatever its working directory.
+        Beside a SQLite store (so they move with its folder); for PostgreSQL,
+        in the user's data folder under the store's id (:func:`store_identity`),
+        so every process on this machine finds the same file whatever its
+        working directory and however the URL is spelt.  A file named after the
+        URL by earlier versions is still used where it exists.
         """
         if self.path is not None:
             return self.path.with_name(self.path.name + ".keys")
-        return self._data_file("keys")
+        return self._data_file("keys", store_id)
 
-    def default_views_path(self) -> Path:
+    def default_views_path(self, store_id: str | None = None) -> Path:
         """Where read models live unless told otherwise (as for keys)."""
         if self.path is not None:
             return self.path.with_name(self.path.name + ".views")
-        return self._data_file("views")
+        return self._data_file("views", store_id)
 
-    def _data_file(self, kind: str) -> Path:
+    def _data_file(self, kind: str, store_id: str | None) -> Path:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
         folder = base / "hearing_core"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -89,7 +92,10 @@ class StoreLocation:
                 folder.chmod(0o700)
         tag = hashlib.sha256(self.display.encode()).hexdigest()[:12]
         schema = self.env.get("POSTGRES_SCHEMA", "public")
-        return folder / f"{self.env['POSTGRES_DBNAME']}-{schema}-{tag}.{kind}"
+        by_url = folder / f"{self.env['POSTGRES_DBNAME']}-{schema}-{tag}.{kind}"
+        if store_id is None or by_url.exists():
+            return by_url
+        return folder / f"{store_id}.{kind}"
 
 
 def resolve(store: str | None) -> StoreLocation:
@@ -373,3 +379,203 @@ def install_sqlite_guards(path: Path) -> None:
             conn.executescript(_SQLITE_GUARDS)
     finally:
         conn.close()
+
+
+# --- what a file holds, and the store's identity ----------------------------------------
+
+#: The one-row table holding the store's id, beside eventsourcing's own tables.
+IDENTITY_TABLE = "hearing_store"
+
+#: Tables that say what a SQLite file is (a store, read models, a key file).
+_STORE_TABLES = {"stored_events", IDENTITY_TABLE}
+_VIEWS_TABLES = {"_positions", "_meta"}
+_KEYS_TABLES = {"keys"}
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_file_kind(path: Path) -> str:
+    """What the file at ``path`` is: ``missing``, ``empty``, ``store``, ``views``,
+    ``keys``, ``other`` (another SQLite database) or ``foreign`` (not SQLite).
+
+    Read without writing (no journal, no lock beyond a shared one), so it is
+    safe on a store other processes are appending to.
+    """
+    if not path.exists():
+        return "missing"
+    if path.is_dir():
+        return "foreign"
+    with path.open("rb") as f:
+        header = f.read(len(_SQLITE_HEADER))
+    if not header:
+        return "empty"
+    if header != _SQLITE_HEADER:
+        return "foreign"
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.DatabaseError:
+        return "foreign"
+    finally:
+        conn.close()
+    if tables & _STORE_TABLES:
+        return "store"
+    if tables & _VIEWS_TABLES:
+        return "views"
+    if tables == _KEYS_TABLES:
+        return "keys"
+    return "empty" if not tables else "other"
+
+
+_KIND_NAMES = {
+    "views": "a read-model file (give it as --views)",
+    "keys": "a key file (give it as --keys)",
+    "other": "a SQLite database but not a hearing store",
+    "foreign": "not a SQLite database",
+}
+
+#: Commands that create a store where there is none.
+CREATING_COMMANDS = "`hearing import`, `hearing record` or `hearing demo`"
+
+
+def check_role(path: Path, role: str, store: Path | None = None) -> None:
+    """Refuse a read-model or key file that is something else (a store, say).
+
+    ``role`` is ``views`` or ``keys``; a missing or empty file is fine (it is
+    created when first needed).
+    """
+    if store is not None and path.resolve() == store.resolve():
+        raise StoreError(f"--{role} {path} is the store itself: give a file of its own")
+    kind = sqlite_file_kind(path)
+    if kind in ("missing", "empty", role):
+        return
+    what = "a hearing store (give it as --store)" if kind == "store" else _KIND_NAMES[kind]
+    wanted = "read-model" if role == "views" else "key"
+    raise StoreError(f"--{role} {path} is {what}, not a {wanted} file")
+
+
+def store_identity(location: StoreLocation, *, create: bool) -> str | None:
+    """Check ``location`` holds a hearing store and return its id.
+
+    The id is written into the store when it is created (``create``: the
+    commands that write).  A store made by an earlier version gets one on
+    its first write-open: derived from its first stored event (so it is the
+    same id that read-only opens derived before), or random if it is empty.
+    Read-only opens never write: they derive the id (None for an empty
+    store of an earlier version).
+
+    Without ``create``, a missing store is a one-line :class:`StoreError`;
+    a read-model file, a key file or any other file is refused either way.
+    """
+    if location.kind == "postgres":
+        return _postgres_identity(location, create=create)
+    assert location.path is not None
+    path = location.path
+    kind = sqlite_file_kind(path)
+    if kind == "missing" and not create:
+        raise StoreError(f"no store at {path}: {CREATING_COMMANDS} create one")
+    if kind == "empty" and not create:
+        raise StoreError(f"{path} is empty, not a hearing store: {CREATING_COMMANDS} fill one")
+    if kind in _KIND_NAMES:
+        raise StoreError(f"{path} is {_KIND_NAMES[kind]}, not a hearing store")
+    if not create:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            return _read_identity(conn)
+        finally:
+            conn.close()
+    conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {IDENTITY_TABLE} (id TEXT NOT NULL)")
+        found = _read_identity(conn)
+        store_id = found or new_store_id()
+        conn.execute(
+            f"INSERT INTO {IDENTITY_TABLE} SELECT ? WHERE NOT EXISTS"  # noqa: S608 (constant)
+            f" (SELECT 1 FROM {IDENTITY_TABLE})",
+            (store_id,),
+        )
+        conn.execute("COMMIT")
+        return store_id
+    finally:
+        conn.close()
+
+
+def new_store_id() -> str:
+    """A fresh store id (random: two stores never share one unless one is a copy)."""
+    return f"store-{uuid.uuid4()}"
+
+
+def _read_identity(conn: sqlite3.Connection) -> str | None:
+    """The stored id; else one derived from the first stored event; else None."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if IDENTITY_TABLE in tables:
+        row = conn.execute(f"SELECT id FROM {IDENTITY_TABLE} LIMIT 1").fetchone()  # noqa: S608
+        if row is not None:
+            return str(row[0])
+    if "stored_events" not in tables:
+        return None
+    first = conn.execute("SELECT state FROM stored_events ORDER BY rowid LIMIT 1").fetchone()
+    return None if first is None else _derived_id(first[0])
+
+
+def _derived_id(state: bytes) -> str:
+    # The first event's stored state holds its creation timestamp: stores imported
+    # separately from the same file still get different ids.
+    return "derived-" + hashlib.sha256(bytes(state)).hexdigest()[:32]
+
+
+def _postgres_identity(location: StoreLocation, *, create: bool) -> str | None:
+    from psycopg import sql
+
+    schema = postgres_schema(location)
+    events = events_table(location)
+    with connect_postgres(location) as conn:
+        exists = conn.execute(
+            "SELECT count(*) FROM information_schema.tables"
+            " WHERE table_schema = %s AND table_name IN (%s, %s)",
+            (schema, events, IDENTITY_TABLE),
+        ).fetchone()
+        if not create:
+            if not exists or not exists[0]:
+                raise StoreError(f"no store at {location.display}: {CREATING_COMMANDS} create one")
+            return _pg_read(conn, schema, events)
+        ident = sql.Identifier(schema)
+        table = sql.Identifier(schema, IDENTITY_TABLE)
+        with conn.transaction():
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
+            conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (id text NOT NULL)").format(table))
+            conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table))
+            store_id = _pg_read(conn, schema, events) or new_store_id()
+            conn.execute(
+                sql.SQL("INSERT INTO {t} SELECT %s WHERE NOT EXISTS (SELECT 1 FROM {t})").format(
+                    t=table
+                ),
+                (store_id,),
+            )
+        return store_id
+
+
+def _pg_read(conn: Any, schema: str, events: str) -> str | None:
+    from psycopg import sql
+    from psycopg.errors import UndefinedTable
+
+    try:
+        with conn.transaction():  # a savepoint when inside a transaction
+            row = conn.execute(
+                sql.SQL("SELECT id FROM {} LIMIT 1").format(sql.Identifier(schema, IDENTITY_TABLE))
+            ).fetchone()
+    except UndefinedTable:
+        row = None
+    if row is not None:
+        return str(row[0])
+    try:
+        with conn.transaction():
+            first = conn.execute(
+                sql.SQL("SELECT state FROM {} ORDER BY notification_id LIMIT 1").format(
+                    sql.Identifier(schema, events)
+                )
+            ).fetchone()
+    except UndefinedTable:
+        first = None
+    return None if first is None else _derived_id(first[0])

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
+import attrs
 from rich.console import RenderableType
 
 from hearing_core.archive import HearingArchive
@@ -24,7 +25,7 @@ from hearing_core.readmodels import Failure, PluginError, ReadModels
 from hearing_core.recorded import RecordedEvent
 from hearing_core.rules import moment
 from hearing_core.shielding import Protection
-from hearing_core.store import resolve
+from hearing_core.store import check_role, resolve, store_identity
 
 
 class Workspace:
@@ -38,12 +39,32 @@ class Workspace:
         keys: str | Path | None = None,
         plugins_dir: Path | None = None,
         host: PluginHost | None = None,
+        create: bool = True,
     ) -> None:
+        """Open the store named by ``store`` (or ``HEARING_STORE``, or the default).
+
+        With ``create`` (the default, for writers), a missing store is created;
+        without it, a missing store is a one-line :class:`StoreError` and nothing
+        is written.  A read-model or key file given as the store, or the other
+        way round, is refused either way.
+        """
         self.location = resolve(store)
-        self.views_path = Path(views) if views else self.location.default_views_path()
-        self.keys_path = Path(keys) if keys else self.location.default_keys_path()
+        if self.location.kind == "sqlite":  # refuse wrong files before creating anything
+            self._set_paths(views, keys, None)
+        #: The store's own id, which read models are tied to (None: an empty
+        #: store of an earlier version, opened read-only).
+        self.store_id = store_identity(self.location, create=create)
+        self._set_paths(views, keys, self.store_id)
         self.plugins_dir = plugins_dir
         self._host = host
+
+    def _set_paths(
+        self, views: str | Path | None, keys: str | Path | None, store_id: str | None
+    ) -> None:
+        self.views_path = Path(views) if views else self.location.default_views_path(store_id)
+        self.keys_path = Path(keys) if keys else self.location.default_keys_path(store_id)
+        check_role(self.views_path, "views", self.location.path)
+        check_role(self.keys_path, "keys", self.location.path)
 
     @cached_property
     def archive(self) -> HearingArchive:
@@ -57,10 +78,13 @@ class Workspace:
 
     @cached_property
     def readmodels(self) -> ReadModels:
+        source = self.store_id
+        if source is not None:
+            _adopt_legacy_source(self.views_path, self.archive.identity(), source)
         return ReadModels(
             self.views_path,
             self.host.projections.values(),
-            source=self.archive.identity(),
+            source=source,
             keys=self.archive.keys,
         )
 
@@ -193,17 +217,32 @@ class Workspace:
             raise HearingCoreError(str(e)) from None
 
     def position_as_of(self, slug: str, as_of: int | datetime | str | None) -> int | None:
-        """The last position of a hearing at ``as_of``.
+        """The last position of a hearing at ``as_of`` (None: no ``as_of``, the whole record).
 
-        ``as_of`` is a position (``17``), a time with offset
-        (``2022-05-16T11:00:00-04:00``), or a clock time on the hearing's day
-        in its own time zone (``11:00``).
+        ``as_of`` is a position (``17``: a bare number is always a position), a
+        time with offset (``2022-05-16T11:00:00-04:00``), or a clock time on the
+        hearing's day in its own time zone (``11:00``).
         """
-        if as_of is None or isinstance(as_of, int):
-            return as_of
+        point = self.as_of(slug, as_of)
+        return None if point is None else point.position
+
+    def as_of(self, slug: str, as_of: int | datetime | str | None) -> AsOf | None:
+        """What ``--as-of`` selects in a hearing: its last position, and the moment asked.
+
+        A position past the hearing's end, 0, or a time before it was scheduled
+        is a one-line :class:`HearingCoreError` naming the hearing's range.
+        """
+        if as_of is None:
+            return None
+        length = self._length(slug)
         moment = self._moment(slug, as_of) if isinstance(as_of, str) else as_of
         if isinstance(moment, int):
-            return moment
+            if not 1 <= moment <= length:
+                raise HearingCoreError(
+                    f"--as-of {moment}: a position of {slug!r} is 1 to {length}"
+                    " (a bare number is a position; give a time as HH:MM)"
+                )
+            return AsOf(moment, None, f"position {moment}")
         if moment.utcoffset() is None:
             raise HearingCoreError("--as-of needs a time with a UTC offset, e.g. 11:00-04:00")
         last = 0
@@ -215,9 +254,21 @@ class Workspace:
             raise HearingCoreError(
                 f"hearing {slug!r} had not been scheduled by {moment.isoformat()}"
             )
-        return last
+        label = as_of if isinstance(as_of, str) else moment.isoformat()
+        return AsOf(last, moment, label)
+
+    def _length(self, slug: str) -> int:
+        """How many events the hearing has (a one-line error if there is no such hearing)."""
+        from hearing_core.domain import hearing_id
+        from hearing_core.errors import UnknownHearingError
+
+        head = self.archive.recorder.select_events(hearing_id(slug), desc=True, limit=1)
+        if not head:
+            raise UnknownHearingError(f"no hearing {slug!r} in {self.location.display}")
+        return int(head[0].originator_version)
 
     def _moment(self, slug: str, text: str) -> int | datetime:
+        text = text.strip()
         if text.isdigit():
             return int(text)
 
@@ -229,5 +280,46 @@ class Workspace:
             return moment(text, day)
         except ValueError:
             raise HearingCoreError(
-                f"--as-of {text!r} is neither a position, an ISO 8601 time nor HH:MM"
+                f"--as-of {text!r} is neither a position (17), a clock time on the hearing's"
+                " day (11:30) nor an ISO 8601 time with offset (2022-05-16T11:30:00-04:00)"
             ) from None
+
+
+@attrs.frozen
+class AsOf:
+    """What ``--as-of`` selected: the hearing's last position then, the moment asked
+    (None when a position was asked) and how to say it back ("position 11", "11:30")."""
+
+    position: int
+    moment: datetime | None
+    label: str
+
+    def describe(self) -> str:
+        """ "as of position 11", or "as of 11:30 (position 56)"."""
+        if self.moment is None:
+            return f"as of {self.label}"
+        return f"as of {self.label} (position {self.position})"
+
+
+def _adopt_legacy_source(views: Path, legacy: str, store_id: str) -> None:
+    """Read models that earlier versions tied to this store's path keep being used.
+
+    They recorded ``<path as typed>#<first digest>``; if that is this store's, the
+    file is re-tied to the store id instead of being rebuilt.
+    """
+    import sqlite3
+
+    from hearing_core.readmodels import META
+
+    if not views.exists():
+        return
+    conn = sqlite3.connect(views, timeout=10)
+    try:
+        row = conn.execute(f"SELECT value FROM {META} WHERE key = 'source'").fetchone()  # noqa: S608
+        if row is not None and row[0] == legacy:
+            with conn:
+                conn.execute(f"UPDATE {META} SET value = ? WHERE key = 'source'", (store_id,))  # noqa: S608
+    except sqlite3.OperationalError:
+        pass  # no _meta table yet: nothing to adopt
+    finally:
+        conn.close()

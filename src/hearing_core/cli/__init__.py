@@ -19,9 +19,18 @@ from rich.console import Console
 from hearing_core import __version__
 from hearing_core.errors import HearingCoreError
 
-#: Terminal output.  Markup is off by default: user text is never markup.
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+#: Terminal output.  User text is never markup, emoji codes (``:x:``) or highlighted:
+#: messages that want style pass ``rich.text.Text`` objects built by the code.
+console = Console(highlight=False, markup=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+#: Commands that may create a store where there is none; every other command refuses
+#: a missing store (a typo in --store must not pass for an empty archive).
+CREATING_COMMANDS = frozenset({"import", "record", "demo"})
+
+#: Options of the top-level group that every command accepts too (after its name, as
+#: sqlite-utils and datasette users expect: `hearing log X --store big.db`).
+SHARED_OPTIONS = ("store", "views", "keys")
 
 
 class HearingGroup(click.Group):
@@ -54,9 +63,10 @@ class HearingGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         core = self._core_commands if self._core_commands is not None else self.commands
         if cmd_name in core:
-            return core[cmd_name]  # core commands need no plugin loaded to start
+            return _conventional(core[cmd_name])  # core commands need no plugin loaded
         self._load_plugin_commands(ctx)
-        return super().get_command(ctx, cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        return None if command is None else _conventional(command)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run the CLI; usage errors are one line too (exit 2), never click's usage block."""
@@ -172,7 +182,11 @@ def cli(
 
 
 def workspace(ctx: click.Context) -> Any:
-    """The workspace for this invocation (opened once)."""
+    """The workspace for this invocation (opened once).
+
+    Only :data:`CREATING_COMMANDS` may create the store; for any other command
+    a missing store is a one-line error.
+    """
     from hearing_core.workspace import Workspace
 
     root = ctx.find_root()
@@ -184,9 +198,73 @@ def workspace(ctx: click.Context) -> Any:
             keys=obj.get("keys"),
             plugins_dir=obj.get("plugins_dir"),
             host=obj.get("host"),
+            create=root.invoked_subcommand in CREATING_COMMANDS,
         )
         root.call_on_close(obj["workspace"].close)  # connections end with the command
     return obj["workspace"]
+
+
+def _set_shared(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A shared option given after the command name overrides the one before it."""
+    if value is not None and param.name is not None:
+        obj = ctx.find_root().ensure_object(dict)
+        obj[param.name] = value
+        obj[f"{param.name}_given"] = True
+    return value
+
+
+def _shared_option(name: str) -> click.Option:
+    path = click.Path(dir_okay=False, path_type=Path)
+    return click.Option(
+        [f"--{name}"],
+        metavar="PATH|URL" if name == "store" else "FILE",
+        type=None if name == "store" else path,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_shared,
+        help=f"As `hearing --{name}`, given after the command.",
+    )
+
+
+def complete_hearing(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of hearing ids, from the store in force (quietly nothing on error)."""
+    from click.shell_completion import CompletionItem
+
+    obj = ctx.find_root().ensure_object(dict)
+    try:
+        from hearing_core.workspace import Workspace
+
+        ws = Workspace(obj.get("store"), create=False, host=obj.get("host"))
+        try:
+            rows = ws.archive.hearings()
+        finally:
+            ws.close()
+    except Exception:
+        return []
+    return [CompletionItem(h.slug, help=h.title) for h in rows if h.slug.startswith(incomplete)]
+
+
+def _conventional(command: click.Command) -> click.Command:
+    """Give a command (and its subcommands) the shared options and hearing completion.
+
+    Done once per command object, for plugin commands too, so every command
+    follows the same conventions without each one declaring them.
+    """
+    if getattr(command, "_hearing_conventions", False):
+        return command
+    command._hearing_conventions = True  # type: ignore[attr-defined]
+    have = {p.name for p in command.params}
+    for name in SHARED_OPTIONS:
+        if name not in have:
+            command.params.append(_shared_option(name))
+    for param in command.params:
+        hearing = isinstance(param, click.Argument) and param.name == "hearing"
+        if hearing and param._custom_shell_complete is None:
+            param._custom_shell_complete = complete_hearing
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _conventional(sub)
+    return command
 
 
 def main() -> None:

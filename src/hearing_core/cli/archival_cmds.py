@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace
+from hearing_core.cli.output import check_writable, output_option, to_stdout, writing
 from hearing_core.gist import gist
 
 
@@ -232,16 +233,23 @@ def keys() -> None:
 
 @keys.command("export")
 @click.argument("hearing")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@output_option(required=True, help="Write here (mode 0600); - for standard output.")
 @click.pass_context
 def keys_export(ctx: click.Context, hearing: str, output: Path) -> None:
-    """Write the keys of HEARING's protected participants to a file, to hand over separately."""
+    """Write the keys of HEARING's protected participants to a file, to hand over separately.
+
+    \b
+    Example:
+      hearing keys export imrf-2022-msh -o imrf-keys.json
+    """
     from hearing_core.protection import key_id_of
 
+    check_writable(output)
     ws = workspace(ctx)
     h = ws.archive.hearing(hearing)
     ids = [k for p in h.participants.values() if p.protected and (k := key_id_of(p.name))]
     doc = ws.archive.keys.export(ids)
-    output.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    output.chmod(0o600)
-    console.print(Text(f"Wrote {len(doc['keys'])} of {len(ids)} keys to {output}."))
+    with writing(output, mode=0o600) as stream:
+        stream.write(json.dumps(doc, indent=2) + "\n")
+    if not to_stdout(output):
+        console.print(Text(f"Wrote {len(doc['keys'])} of {len(ids)} keys to {output}."))

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.markup import escape
 from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
+from rich.text import Text
 
 from hearing_core.catalogue import catalogue_dir
 from hearing_core.cli import cli, console, workspace
@@ -44,7 +44,8 @@ def demo(ctx: click.Context, into: Path) -> None:
     """
     root = ctx.find_root()
     obj = root.ensure_object(dict)
-    if root.get_parameter_source("store") == click.core.ParameterSource.COMMANDLINE:
+    given = root.get_parameter_source("store") == click.core.ParameterSource.COMMANDLINE
+    if given or obj.get("store_given"):
         store: str = obj["store"]
     else:
         into.mkdir(parents=True, exist_ok=True)
@@ -62,8 +63,13 @@ def demo(ctx: click.Context, into: Path) -> None:
         count = ws.archive.import_records((SAMPLE, n, r) for n, r in read_lines(stream, SAMPLE))
     console.print(Rule("hearing_core demo"))
     console.print(
-        f"Recorded the sample hearing [bold]{SAMPLE}[/] ({count} immutable events) "
-        f"into [bold]{escape(ws.location.display)}[/].",
+        Text.assemble(
+            "Recorded the sample hearing ",
+            (SAMPLE, "bold"),
+            f" ({count} immutable events) into ",
+            (ws.location.display, "bold"),
+            ".",
+        )
     )
     _recorded(ws)
     opening = _opening_span(ws)

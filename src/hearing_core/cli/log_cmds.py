@@ -14,9 +14,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from hearing_core.cli import cli, console, err_console, workspace
+from hearing_core.cli import cli, console, err_console, workspace, workspace_host
+from hearing_core.cli.output import check_writable, output_option, writing
 from hearing_core.gist import gist
 from hearing_core.interchange import MAX_IMPORT_BYTES, MAX_IMPORT_EVENTS, read_lines, write_lines
+from hearing_core.store import sqlite_file_kind
 
 
 @cli.command("import")
@@ -56,19 +58,29 @@ def import_(
     the error names the file, line and field.  An input past the ceiling
     (--max-events, --max-bytes) is refused whole, so a never-ending stdin ends.
     """
-    ws = workspace(ctx)
-    if keys_file is not None:
-        ws.archive.keys.load(keys_file)
     source = "<stdin>" if str(file) == "-" else str(file)
-    if str(file) == "-":
-        count = _import_stream(ws, sys.stdin.buffer, source, None, max_events, max_bytes)
-    else:
-        if not file.exists():
-            raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
-        with file.open("rb") as stream:
-            count = _import_stream(
-                ws, stream, source, file.stat().st_size or None, max_events, max_bytes
-            )
+    if source != "<stdin>" and not file.exists():
+        raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
+    created = _files_a_first_import_creates(ctx)
+    try:
+        ws = workspace(ctx)
+        if keys_file is not None:
+            ws.archive.keys.load(keys_file)
+        if source == "<stdin>":
+            count = _import_stream(ws, sys.stdin.buffer, source, None, max_events, max_bytes)
+        else:
+            with file.open("rb") as stream:
+                count = _import_stream(
+                    ws, stream, source, file.stat().st_size or None, max_events, max_bytes
+                )
+    except BaseException:
+        if created:  # a failed first import leaves no empty store (or key file) behind
+            opened = ctx.find_root().ensure_object(dict).pop("workspace", None)
+            if opened is not None:
+                opened.close()
+            for path in created:
+                path.unlink(missing_ok=True)
+        raise
     if as_json:
         click.echo(json.dumps({"imported": count, "source": source}))
     else:
@@ -120,6 +132,25 @@ def _import_stream(
 _PROGRESS_EVERY = 500
 
 
+def _files_a_first_import_creates(ctx: click.Context) -> list[Path]:
+    """The files importing into a SQLite store that does not exist yet will create.
+
+    Empty when the store exists (or is PostgreSQL): a failed import then leaves it
+    as it was, by the import's own all-or-nothing transaction.
+    """
+    from hearing_core.store import resolve
+
+    obj = ctx.find_root().ensure_object(dict)
+    store = resolve(obj.get("store")).path
+    if store is None or sqlite_file_kind(store) != "missing":
+        return []
+    keys = Path(obj["keys"]) if obj.get("keys") else store.with_name(store.name + ".keys")
+    views = Path(obj["views"]) if obj.get("views") else store.with_name(store.name + ".views")
+    files = [store.with_name(store.name + s) for s in ("", "-wal", "-shm", "-journal")]
+    files += [f.with_name(f.name + s) for f in (keys, views) for s in ("", "-wal", "-shm")]
+    return [f for f in files if not f.exists()]
+
+
 @cli.command()
 @click.argument("hearing", required=False)
 @click.option(
@@ -137,7 +168,7 @@ _PROGRESS_EVERY = 500
 @click.option("--as-of", help="A position in the record, or a time (ISO 8601 or HH:MM on the day).")
 @click.option("--uncorrected", is_flag=True, help="As originally recorded (akn, popolo, html).")
 @click.option("--language", help="html: show translations in this language where present.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@output_option()
 @click.pass_context
 def export(
     ctx: click.Context,
@@ -156,11 +187,13 @@ def export(
         describe,
     )
 
-    # The archival format is built in: exporting the record loads no plugin.
+    check_writable(output)  # before any work: one line, nothing half-written
+    # The archival format is built in: exporting the record loads no plugin.  Listing the
+    # formats needs the plugins only, not a store.
     registered = (
         builtin_exporters(("hearing_core.exports.jsonl",))
         if fmt == "jsonl"
-        else all_exporters(workspace(ctx).host)
+        else all_exporters(workspace_host(ctx))
     )
     if not fmt:
         _list_formats(describe(registered))
@@ -193,13 +226,8 @@ def _list_formats(rows: list[Any]) -> None:
 
 def _write(output: Path | None, writer: Any) -> None:
     """Write to a file atomically (temp file then rename), or to stdout."""
-    if output is None:
-        writer(sys.stdout)
-        return
-    tmp = output.with_name(output.name + ".part")
-    with tmp.open("w", encoding="utf-8", newline="\n") as stream:
+    with writing(output) as stream:
         writer(stream)
-    tmp.replace(output)
 
 
 @cli.command()
@@ -257,7 +285,8 @@ def log(
     the events listed up to --as-of: a later correction had not happened yet).
     """
     ws = workspace(ctx)
-    upto = ws.position_as_of(hearing, as_of)
+    point = ws.as_of(hearing, as_of)
+    upto = None if point is None else point.position
     records = list(ws.archive.records(hearing, upto=upto))
     corrected = {r["corrects"]: r["seq"] for r in records if r["type"] == "CorrectionIssued"}
     shown = [r for r in records if start is None or r["seq"] >= start]
@@ -265,7 +294,7 @@ def log(
         write_lines(shown, sys.stdout)
         return
     span = f"{shown[0]['seq']}-{shown[-1]['seq']}" if shown else "none"
-    as_of_note = f", as of #{upto}" if upto is not None else ""
+    as_of_note = f", {point.describe()}" if point is not None else ""
     title = Text(f"{hearing}: events {span} of {len(records)}{as_of_note}")
     table = Table("#", "at", "type", "gist", title=title)
     table.columns[1].no_wrap = True

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hearing_core.cli import cli, console, err_console, workspace
+from hearing_core.cli.output import check_writable, output_option, to_stdout, writing
 from hearing_core.projection import ALL_HEARINGS, Report, ReportRequest
 
 
@@ -166,20 +167,19 @@ def emit(result: Any, output: Path | None) -> None:
     if isinstance(result, str) and not result and message:
         pass  # a verdict with nothing to show: only the message, on stderr
     elif isinstance(result, str):
-        if output is not None:
-            output.write_text(result, encoding="utf-8")
-        else:
-            sys.stdout.write(result)
-            if not result.endswith("\n"):
-                sys.stdout.write("\n")
-    else:
-        if output is not None:
-            from rich.console import Console
+        with writing(output) as stream:
+            stream.write(result)
+            if to_stdout(output) and not result.endswith("\n"):
+                stream.write("\n")
+    elif not to_stdout(output):
+        from rich.console import Console
 
-            with output.open("w", encoding="utf-8") as f:
-                Console(file=f, width=120, highlight=False).print(result)
-        else:
-            console.print(result)
+        with writing(output) as stream:
+            Console(
+                file=stream, width=120, highlight=False, markup=False, emoji=False, no_color=True
+            ).print(result)
+    else:
+        console.print(result)
     if message:
         err_console.print(message, markup=False)
     if exit_code:
@@ -202,6 +202,7 @@ def run_report(
     ``hearing`` None asks for a report over the whole archive, for projections
     that render one (point-in-time and uncorrected readings need a hearing).
     """
+    check_writable(output)  # before any work: one line, nothing half-written
     ws = workspace(ctx)
     p = ws.host.projection(projection)
     if not p.formats:
@@ -216,9 +217,18 @@ def run_report(
             raise click.UsageError("--as-of and --uncorrected need a HEARING")
     else:
         ws.archive.hearing(hearing)  # a clear error for an unknown hearing
+    point = None if hearing is None else ws.as_of(hearing, as_of)
+    if point is not None:
+        # Projections may say back what was asked (the audit's status does: "as of 11:30").
+        options = {"as_of_position": point.position, **options}
+        if point.moment is not None:
+            options["as_of_time"] = point.moment.isoformat()
     request = ReportRequest(hearing=hearing or ALL_HEARINGS, format=fmt, options=options)
-    upto: Any = None if as_of is None or hearing is None else ws.position_as_of(hearing, as_of)
-    emit(ws.report(projection, request, as_of=upto, uncorrected=uncorrected), output)
+    upto = None if point is None else point.position
+    result = ws.report(projection, request, as_of=upto, uncorrected=uncorrected)
+    if point is not None:  # on stderr: standard output stays the report alone
+        err_console.print(f"{projection} of {hearing} {point.describe()}")
+    emit(result, output)
 
 
 def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -236,12 +246,7 @@ def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--uncorrected", is_flag=True, help="As originally recorded, corrections ignored."
             ),
-            click.option(
-                "-o",
-                "--output",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="Write here.",
-            ),
+            output_option(),
         ]
     ):
         f = option(f)

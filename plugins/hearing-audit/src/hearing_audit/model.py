@@ -119,7 +119,10 @@ class Snapshot:
         return None if p is not None and p["protected"] else pid
 
     def now(self) -> str | None:
-        """The latest time in the record: the last event's time or a later end of speech."""
+        """The latest time in the record: the last event's time or a later end of speech;
+        or the moment the reader asked for (``--as-of 11:30``), when they asked for one."""
+        if self.hearing.get("as_of_time"):
+            return str(self.hearing["as_of_time"])
         latest: str | None = self.hearing.get("last_at")
         for i in self.interventions:
             if latest is None or parse(i["ended_at"]) > parse(latest):

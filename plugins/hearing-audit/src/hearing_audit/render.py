@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -97,6 +98,8 @@ def render_report(db: sqlite_utils.Database, request: ReportRequest) -> str | Re
     if snap is None:
         message = f"the audit read model has no hearing {request.hearing!r}"
         return Report(message, exit_code=1, message=message)
+    if request.option("as_of_time"):  # the reader's moment, not the latest time recorded
+        snap = replace(snap, hearing={**snap.hearing, "as_of_time": request.option("as_of_time")})
     fmt = request.format
     if fmt == "status":
         return status_view(snap)
@@ -535,7 +538,9 @@ def status_view(snap: Snapshot) -> AuditView:
     else:
         parts.append(
             Text(
-                f"As of {clock(s['now'], tz)} (the latest time in the record, "
+                f"As of {clock(s['now'], tz)} (the record up to seq {s['seq']})."
+                if snap.hearing.get("as_of_time")
+                else f"As of {clock(s['now'], tz)} (the latest time in the record, "
                 f"up to seq {s['seq']})."
             )
         )
