@@ -630,14 +630,118 @@ def test_as_of_outside_the_record_is_an_error_on_stderr(
     )
 
 
-def test_as_of_answers_name_what_was_used(store: str) -> None:
+def test_as_of_answers_name_what_was_used(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _, out, _ = run("--store", store, "log", SLUG, "--as-of", "11")
     assert "as of position 11" in " ".join(out.split())
     _, out, _ = run("--store", store, "log", SLUG, "--as-of", "10:05")
     assert "as of 10:05 (position 36)" in " ".join(out.split())
+    code, out, err = run("--store", store, "status", SLUG, "--as-of", "11:30", plugins=None)
+    assert code == 0 and err == ""
+    assert "As of 11:30 (the record up to seq 56)." in out and "11:33" not in out
+    from hearing_core import cli as cli_module
+
+    monkeypatch.setattr(cli_module.err_console, "_force_terminal", True)  # a person is there
     _, out, err = run("--store", store, "transcript", SLUG, "--as-of", "11", plugins=None)
     assert err == f"transcript of {SLUG} as of position 11\n"
-    code, out, err = run("--store", store, "status", SLUG, "--as-of", "11:30", plugins=None)
-    assert code == 0
-    assert "As of 11:30 " in out and "11:33" not in out.splitlines()[2]
+    _, out, err = run("--store", store, "audit", SLUG, "--as-of", "11:30", plugins=None)
     assert err == f"audit of {SLUG} as of 11:30 (position 56)\n"
+
+
+# --- issue 12: a store has an identity of its own ----------------------------------------
+
+
+def _positions(*args: str) -> dict[str, int]:
+    code, out, err = run(*args, "plugins", "--json", plugins=None)
+    assert code == 0, err
+    return {p["name"]: p["position"] for row in json.loads(out) for p in row["projections"]}
+
+
+def test_the_same_store_named_two_ways_is_not_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    assert run("--store", "big.db", "import", str(SAMPLE))[0] == 0
+    assert run("--store", "big.db", "replay", plugins=None)[0] == 0
+    built = _positions("--store", "big.db")
+    assert built and set(built.values()) == {125}
+    views = folder / "big.db.views"
+    stamp = views.stat().st_mtime_ns
+    assert _positions("--store", str(folder / "big.db")) == built  # no reset meanwhile
+    assert _positions("--store", "./big.db") == built
+    monkeypatch.chdir(tmp_path)
+    moved = tmp_path / "renamed"
+    folder.rename(moved)  # the folder moved: the store, its read models and keys with it
+    assert _positions("--store", str(moved / "big.db")) == built
+    assert run("--store", str(moved / "big.db"), "replay", "--incremental", plugins=None)[0] == 0
+    assert (moved / "big.db.views").stat().st_mtime_ns >= stamp
+    assert _positions("--store", "renamed/big.db") == built
+
+
+def test_a_store_keeps_the_id_written_when_it_was_created(store_url: str) -> None:
+    from hearing_core.store import resolve, store_identity
+
+    assert run("--store", store_url, "import", str(SAMPLE))[0] == 0
+    first = store_identity(resolve(store_url), create=False)
+    assert first is not None and first.startswith("store-")
+    assert store_identity(resolve(store_url), create=True) == first
+
+
+def test_a_store_of_an_earlier_version_gets_the_id_it_derived(tmp_path: Path) -> None:
+    """Stores made before ids existed: read-only opens derive an id from the first event,
+    and the first write-open stores that same id, so nothing is rebuilt on the way."""
+    from hearing_core.archive import open_archive
+    from hearing_core.interchange import read_lines
+    from hearing_core.store import IDENTITY_TABLE, resolve, store_identity
+
+    path = tmp_path / "old.db"
+    archive = open_archive(str(path))  # the library alone writes no id
+    with SAMPLE.open("rb") as f:
+        archive.import_records(("s", n, r) for n, r in read_lines(f, "s"))
+    archive.close()
+    derived = store_identity(resolve(str(path)), create=False)
+    assert derived is not None and derived.startswith("derived-")
+    with sqlite3.connect(path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert IDENTITY_TABLE not in tables  # read-only opens never write
+    assert store_identity(resolve(str(path)), create=True) == derived
+    with sqlite3.connect(path) as conn:
+        assert conn.execute(f"SELECT id FROM {IDENTITY_TABLE}").fetchall() == [(derived,)]
+
+
+def test_read_models_tied_to_the_typed_path_are_adopted_not_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run("--store", "big.db", "import", str(SAMPLE))[0] == 0
+    assert run("--store", "big.db", "replay", plugins=None)[0] == 0
+    built = _positions("--store", "big.db")
+    from hearing_core.archive import open_archive
+
+    archive = open_archive("big.db")
+    legacy = archive.identity()  # what earlier versions recorded: "<path as typed>#<digest>"
+    archive.close()
+    with sqlite3.connect("big.db.views") as conn:
+        conn.execute("UPDATE _meta SET value = ? WHERE key = 'source'", (legacy,))
+    assert _positions("--store", "big.db") == built
+    with sqlite3.connect("big.db.views") as conn:
+        (source,) = conn.execute("SELECT value FROM _meta WHERE key = 'source'").fetchone()
+    assert source.startswith("store-")
+
+
+@pytest.mark.postgres
+def test_postgres_read_models_follow_the_store_id_not_the_url(
+    postgres_store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert run("--store", postgres_store_url, "import", str(SAMPLE))[0] == 0
+    assert run("--store", postgres_store_url, "replay", plugins=None)[0] == 0
+    built = _positions("--store", postgres_store_url)
+    other = postgres_store_url.replace("127.0.0.1", "localhost", 1)
+    assert other != postgres_store_url
+    assert _positions("--store", other) == built
+    from hearing_core.store import resolve, store_identity
+
+    store_id = store_identity(resolve(postgres_store_url), create=False)
+    assert (tmp_path / "xdg" / "hearing_core" / f"{store_id}.views").exists()

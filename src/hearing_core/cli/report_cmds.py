@@ -226,7 +226,8 @@ def run_report(
     request = ReportRequest(hearing=hearing or ALL_HEARINGS, format=fmt, options=options)
     upto = None if point is None else point.position
     result = ws.report(projection, request, as_of=upto, uncorrected=uncorrected)
-    if point is not None:  # on stderr: standard output stays the report alone
+    if point is not None and err_console.is_terminal:
+        # Said to the person at the terminal; scripts get the report alone on stdout.
         err_console.print(f"{projection} of {hearing} {point.describe()}")
     emit(result, output)
 
