@@ -9,6 +9,8 @@
 - every name of ``hearing_core.__all__`` is mentioned in docs/plugins.md;
 - docs/index.md links every page in docs/, and every page it links exists;
 - the verify and seal commands docs/archivist.md shows print what it says they print.
+- every command shown in README.md and docs/ runs against a fresh demo store and prints what
+  the page shows (below).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import inspect
 import json
 import re
 import shlex
+import shutil
+import subprocess
 import sys
 import tomllib
 from collections.abc import Callable, Iterator
@@ -528,3 +532,321 @@ def test_the_verify_and_seal_commands_print_what_the_archivist_page_shows(
             assert got == shown, f"$ {command}"
         elif "--json" in args:
             assert json.loads(result.output)
+
+
+# --- every command of README.md and docs/ ------------------------------------------------
+# Every command shown in README.md and docs/ runs, against a fresh demo store.
+#
+# Each page's command blocks (```console with ``$ `` prompts, ```sh and ```bash) are run in
+# order, in a folder of the page's own, as a reader following the page would: ``hearing demo``
+# first, then ``export HEARING_STORE=...``, then the page's commands.  Every block starts from
+# a fresh copy of the demo store (a block that records a correction or forgets a speaker does
+# not change what the next block shows); files a block writes (exports) stay for the next.
+# Where a console block shows output under a command, the command must print it (whitespace
+# aside; a ``...`` line stands for any lines, ``…`` for any text within a line), so a stale
+# digest or a changed message fails.
+#
+# ``hearing`` and ``sqlite-utils`` run in this process (click's runner); ``jq`` and ``cmp``
+# as programs.  The shell around them is what the pages use: ``export``, ``|``, ``||``,
+# ``&&``, ``;`` and ``echo``.  Two kinds of command are only checked to parse (run with
+# ``--help`` appended, so an unknown option still fails): those with a ``<placeholder>``, and
+# those that follow until stopped (``--follow``); for ``datasette`` (not a dependency), that
+# the file it serves exists.  Installation and
+# benchmark commands (``make``, ``pip``, ``.venv/bin/...``, ``pytest``) are not run, and
+# docs/plugins.md has its own tests (tests/test_docs.py).
+#
+# The plugins the pages use are those ``make install-dev`` installs, the example
+# ``language_time`` included; a missing one fails the test, never skips it.
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+OWN_TESTS = {"plugins.md", "auditor.md"}  # their own tests above run these
+_COMMAND_BLOCK = re.compile(
+    r"^(?:<!--(?P<meta>[^\n]*?)-->\n)?```(?P<lang>console|sh|bash|shell)\n(?P<code>.*?)^```[ \t]*$",
+    re.S | re.M,
+)
+NOT_RUN = ("make", "pip", "pytest", ".venv/bin/pip", ".venv/bin/python", "BENCH_SITE=")
+PARSE_ONLY = ("--follow",)
+SERVERS = ("datasette",)
+
+
+@attrs.frozen
+class Command:
+    """One command of a page, with the output the page shows under it (console blocks)."""
+
+    page: str
+    line: int
+    text: str
+    shown: tuple[str, ...]
+
+
+@attrs.frozen
+class CommandBlock:
+    """A command block and what its marker comment says about the store it runs on.
+
+    ``<!-- tampered: 71 -->`` before a block: it shows a store in which someone edited
+    event 71 directly in the database (its ``ended_at``), so the test does that first.
+    """
+
+    commands: list[Command]
+    tampered: int | None
+
+
+def _open_quote(command: str) -> bool:
+    try:
+        shlex.split(command, comments=True)
+    except ValueError:
+        return True
+    return False
+
+
+def page_blocks(page: Path) -> list[CommandBlock]:
+    """The page's command blocks."""
+    text = page.read_text(encoding="utf-8")
+    out = []
+    for m in _COMMAND_BLOCK.finditer(text):
+        first = text.count("\n", 0, m.start("code")) + 1
+        commands: list[Command] = []
+        lines = m["code"].splitlines()
+        console = m["lang"] == "console"
+        i = 0
+        while i < len(lines):
+            line, number = lines[i], first + i
+            i += 1
+            if console and not line.startswith("$ "):
+                if commands:
+                    last = commands[-1]
+                    commands[-1] = attrs.evolve(last, shown=(*last.shown, line))
+                continue
+            command = line[2:] if console else line
+            while i < len(lines) and (command.rstrip().endswith("\\") or _open_quote(command)):
+                if command.rstrip().endswith("\\"):
+                    command = command.rstrip()[:-1] + " " + lines[i].strip()
+                else:  # a quoted argument (an SQL query) goes on over several lines
+                    command += "\n" + lines[i]
+                i += 1
+            if command.strip():
+                commands.append(Command(page.name, number, command.strip(), ()))
+        meta = (m["meta"] or "").strip()
+        tampered = int(meta.split(":", 1)[1]) if meta.startswith("tampered:") else None
+        out.append(CommandBlock(commands, tampered))
+    return out
+
+
+def _pages() -> list[Path]:
+    def runs(page: Path) -> bool:
+        return any(not c.text.startswith(NOT_RUN) for b in page_blocks(page) for c in b.commands)
+
+    return [p for p in PAGES if p.name not in OWN_TESTS and runs(p)]
+
+
+# --- a tiny shell --------------------------------------------------------------------------
+
+
+@attrs.define
+class Shell:
+    """Runs the pages' command lines: hearing and sqlite-utils in process, the rest as programs."""
+
+    folder: Path
+    env: dict[str, str]
+    code: int = 0
+
+    def run(self, line: str) -> str:
+        """Run one command line; return what it printed (stdout and stderr)."""
+        lexer = shlex.shlex(line, posix=True, punctuation_chars="|&;")
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        tokens = list(lexer)
+        out: list[str] = []
+        piped: str | None = None
+        skip = False
+        segment: list[str] = []
+        for token in [*tokens, ";"]:
+            if token not in ("|", "||", "&&", ";"):
+                segment.append(token)
+                continue
+            if not skip:
+                printed = self._one(segment, piped)
+                if token == "|":
+                    piped = printed
+                else:
+                    piped = None
+                    out.append(printed)
+            segment = []
+            # `a || b` runs b only if a failed; `a && b` only if it succeeded.
+            skip = (token == "||" and self.code == 0) or (token == "&&" and self.code != 0)
+        return "".join(out)
+
+    def _one(self, args: list[str], stdin: str | None) -> str:
+        args = [a.replace("$?", str(self.code)) for a in args]
+        program = args[0]
+        if program == "export":
+            name, _, value = args[1].partition("=")
+            self.env[name] = value
+            self.code = 0
+            return ""
+        if program == "echo":
+            self.code = 0
+            return " ".join(args[1:]) + "\n"
+        if program == "hearing":
+            return self._click(cli, args[1:], stdin)
+        if program == "sqlite-utils":
+            from sqlite_utils.cli import cli as sqlite_utils_cli
+
+            return self._click(sqlite_utils_cli, args[1:], stdin)
+        path = shutil.which(program)
+        assert path is not None, f"the docs use {program!r}: install it (apt-get install {program})"
+        done = subprocess.run(
+            [path, *args[1:]],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=self.folder,
+            env={**self.env, "PATH": "/usr/bin:/bin"},
+            check=False,
+            timeout=60,
+        )
+        self.code = done.returncode
+        return done.stdout + done.stderr
+
+    def _click(self, command: Any, args: list[str], stdin: str | None) -> str:
+        result = CliRunner().invoke(command, args, input=stdin, env=self.env)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        self.code = result.exit_code
+        return result.output
+
+
+def matches(output: str, shown: tuple[str, ...]) -> bool:
+    """Whether ``output`` is what the page shows (whitespace aside; ``...``/``…`` wildcards)."""
+    parts = []
+    for line in shown:
+        if line.strip() == "...":
+            parts.append(".*")
+            continue
+        pieces = [re.escape(" ".join(p.split())) for p in line.split("…")]
+        parts.append(".*".join(pieces))
+    pattern = r"\s*".join(p for p in parts if p)
+    flat = " ".join(output.split())
+    return re.fullmatch(pattern.replace(r"\ ", r"\s*"), flat, re.S) is not None
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store, recorded once; each block gets a fresh copy."""
+    folder = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(
+        cli, ["demo", "--into", str(folder / "hearing-demo")], env={"HEARING_STORE": None}
+    )
+    assert result.exit_code == 0, result.output
+    return folder / "hearing-demo"
+
+
+def _fresh_demo(demo: Path, folder: Path) -> None:
+    target = folder / "hearing-demo"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(demo, target)
+
+
+def _tamper(store: Path, position: int) -> None:
+    """Edit one event's stored end time behind the archive's back (its guard dropped)."""
+    import sqlite3
+
+    conn = sqlite3.connect(store)
+    with conn:
+        conn.execute("DROP TRIGGER stored_events_no_update")
+        (state,) = conn.execute(
+            "SELECT state FROM stored_events WHERE originator_version = ?"
+            " AND topic LIKE '%InterventionDelivered'",
+            (position,),
+        ).fetchone()
+        edited = re.sub(rb"(ended_at[^}]*?T\d\d:)(\d\d)", rb"\g<1>59", state, count=1)
+        assert edited != state
+        conn.execute(
+            "UPDATE stored_events SET state = ? WHERE originator_version = ? AND state = ?",
+            (edited, position, state),
+        )
+    conn.close()
+
+
+def _run_page(page: Path, demo: Path, folder: Path) -> Iterator[tuple[Command, str | None, int]]:
+    """Run the page's commands; yield each with what it printed (None: only parsed) and its
+    exit status."""
+    shell = Shell(
+        folder,
+        {
+            "HEARING_STORE": "",
+            "HEARING_VIEWS": "",
+            "HEARING_KEYS": "",
+            "HEARING_PLUGINS": "",
+            "HEARING_PLUGINS_BLOCK": "",
+            "XDG_DATA_HOME": str(folder / "xdg"),
+            "COLUMNS": "80",
+        },
+    )
+    for k in ("HEARING_STORE", "HEARING_VIEWS", "HEARING_KEYS", "HEARING_PLUGINS"):
+        shell.env.pop(k)
+    shell.env.pop("HEARING_PLUGINS_BLOCK")
+    for block in page_blocks(page):
+        _fresh_demo(demo, folder)
+        if block.tampered is not None:
+            _tamper(folder / "hearing-demo" / "hearings.db", block.tampered)
+        for command in block.commands:
+            text = command.text
+            if text.startswith(NOT_RUN):
+                continue
+            if text.split()[0] == "hearing" and text.split()[1:2] == ["demo"]:
+                continue  # the fresh copy is what `hearing demo` records
+            if text.startswith(SERVERS):
+                # Datasette is not a dependency: check that what it is pointed at exists.
+                served = [a for a in shlex.split(text, comments=True)[1:] if not a.startswith("-")]
+                assert served and all((folder / a).exists() for a in served), text
+                yield command, None, 0
+                continue
+            if "<" in text or any(flag in text for flag in PARSE_ONLY):
+                text = re.sub(r"<[^>]*>", "x", text).split("#", 1)[0].strip() + " --help"
+                printed = shell.run(text)
+                assert shell.code == 0, f"{page.name}:{command.line}: {text}\n{printed}"
+                yield command, None, 0
+                continue
+            yield command, shell.run(text), shell.code
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: p.name)
+def test_every_command_of_the_page_runs_and_prints_what_it_shows(
+    page: Path, demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hearing_core.plugins import load_plugins
+
+    monkeypatch.chdir(tmp_path)
+    have = set(load_plugins(None).projections)
+    needed = {"transcript", "summary", "audit", "pledges", "language_time"}
+    assert needed <= have, f"the docs need plugins {needed - have}: run make install-dev"
+    results = list(_run_page(page, demo, tmp_path))
+    for i, (command, output, code) in enumerate(results):
+        where = f"{command.page}:{command.line}: $ {command.text}"
+        # A failure is expected where the page shows it: an error line, or `echo $?` next.
+        shown_failing = any(s.startswith(("error:", "✗")) for s in command.shown)
+        checked_next = i + 1 < len(results) and results[i + 1][0].text == "echo $?"
+        if not shown_failing and not checked_next:
+            assert code == 0, f"{where}\n{output}"
+        if command.shown and output is not None:
+            assert matches(output, command.shown), f"{where}\nprinted:\n{output}"
+    assert results
+
+
+def test_the_shell_sees_pipes_and_gates(tmp_path: Path) -> None:
+    shell = Shell(tmp_path, {})
+    assert shell.run("echo a || echo b") == "a\n"
+    assert shell.run("hearing --store nope.db verify || echo failed") == (
+        "error: no store at nope.db: `hearing import`, `hearing record` or `hearing demo`"
+        " create one\nfailed\n"
+    )
+    assert shell.run("echo x | cmp - missing && echo same") != "same\n"
+
+
+def test_a_stale_digest_would_fail() -> None:
+    shown = ("✓ imrf-2022-msh: 125 events, chain intact, head", "a8a42064")
+    assert not matches("✓ imrf-2022-msh: 125 events, chain intact, head\ne11a7993\n", shown)
+    assert matches("✓ imrf-2022-msh: 125 events, chain intact, head\na8a42064\n", shown)
+    assert matches("x\ny\nz\n", ("x", "...", "z"))

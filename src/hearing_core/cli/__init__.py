@@ -230,11 +230,14 @@ def complete_hearing(ctx: click.Context, param: click.Parameter, incomplete: str
     """Shell completion of hearing ids, from the store in force (quietly nothing on error)."""
     from click.shell_completion import CompletionItem
 
-    obj = ctx.find_root().ensure_object(dict)
+    root = ctx.find_root()
+    obj = root.ensure_object(dict)
+    # While completing, click parses without running the group's callback: read its params.
+    store = obj.get("store") or root.params.get("store")
     try:
         from hearing_core.workspace import Workspace
 
-        ws = Workspace(obj.get("store"), create=False, host=obj.get("host"))
+        ws = Workspace(store, create=False, host=obj.get("host"))
         try:
             rows = ws.archive.hearings()
         finally:
