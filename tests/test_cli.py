@@ -745,3 +745,114 @@ def test_postgres_read_models_follow_the_store_id_not_the_url(
 
     store_id = store_identity(resolve(postgres_store_url), create=False)
     assert (tmp_path / "xdg" / "hearing_core" / f"{store_id}.views").exists()
+
+
+# --- issue 12: the conventions of neighbouring tools --------------------------------------
+
+
+def test_json_is_the_same_flag_everywhere(store: str) -> None:
+    for command in (("audit", SLUG), ("transcript", SLUG), ("pledges",), ("status", SLUG)):
+        code, out, err = run("--store", store, *command, "--json", plugins=None)
+        assert code in (0, 1), err
+        assert isinstance(json.loads(out), dict), command
+    code, by_flag, _ = run("--store", store, "summary", SLUG, "--json", plugins=None)
+    code, by_format, _ = run("--store", store, "summary", SLUG, "--format", "json", plugins=None)
+    assert by_flag == by_format
+    code, _, err = run("--store", store, "audit", SLUG, "--json", "--format", "csv", plugins=None)
+    assert code == 2 and "--json and --format csv disagree" in err
+
+
+def test_status_has_json_and_uncorrected(store: str) -> None:
+    code, out, err = run(
+        "--store", store, "status", SLUG, "--as-of", "11:30", "--json", plugins=None
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["now"] == "2022-05-16T11:30:00-04:00" and doc["seq"] == 56
+    code, out, err = run("--store", store, "status", SLUG, "--uncorrected", plugins=None)
+    assert code == 0 and "closed" in out
+
+
+def test_replay_has_json(store: str) -> None:
+    code, out, err = run("--store", store, "replay", "--json", plugins=None)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["archive_position"] == 125 and doc["stalled"] == [] and doc["rebuilt"] is True
+    assert {p["name"]: p["position"] for p in doc["projections"]}["transcript"] == 125
+
+
+def test_log_filters_by_type_position_and_count(store: str) -> None:
+    code, out, _ = run(
+        "--store", store, "log", SLUG, "--type", "CorrectionIssued", "--limit", "2", "--json"
+    )
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["seq"], r["type"]) for r in records] == [
+        (120, "CorrectionIssued"),
+        (121, "CorrectionIssued"),
+    ]
+    _, out, _ = run("--store", store, "log", SLUG, "--from", "124", "--json")
+    assert [json.loads(line)["seq"] for line in out.splitlines()] == [124, 125]
+    code, _, err = run("--store", store, "log", SLUG, "--type", "Nope")
+    assert code == 2 and "unknown event type 'Nope'" in err
+
+
+def _help_commands() -> list[tuple[str, ...]]:
+    return [
+        ("import",),
+        ("export",),
+        ("hearings",),
+        ("log",),
+        ("show",),
+        ("forget",),
+        ("keys", "export"),
+        ("replay",),
+        ("plugins",),
+        ("report",),
+        ("demo",),
+        ("transcript",),
+        ("summary",),
+        ("audit",),
+        ("status",),
+        ("pledges",),
+    ]
+
+
+@pytest.mark.parametrize("command", _help_commands(), ids=" ".join)
+def test_every_command_help_has_examples(command: tuple[str, ...]) -> None:
+    code, out, _ = run(*command, "--help", plugins=None)
+    assert code == 0
+    assert "Examples:" in out or "Example:" in out
+    assert f"hearing {' '.join(command)}" in out or "hearing " in out.split("Example")[1]
+    for shared in ("--store", "--views", "--keys"):
+        assert shared in out  # accepted after the command as well as before
+
+
+def test_hearing_ids_complete_from_the_store(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if not store.endswith(".db"):
+        pytest.skip("one backend is enough: completion reads the store like any command")
+    for words, cword in (
+        (f"hearing --store {store} log im", "4"),
+        (f"hearing --store {store} transcript i", "4"),
+    ):
+        result = CliRunner().invoke(
+            cli,
+            [],
+            prog_name="hearing",
+            env={"_HEARING_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": cword},
+        )
+        assert f"plain,{SLUG}" in result.output.splitlines(), result.output
+    result = CliRunner().invoke(
+        cli,
+        [],
+        prog_name="hearing",
+        env={
+            "_HEARING_COMPLETE": "bash_complete",
+            "COMP_WORDS": "hearing --store typo.db log i",
+            "COMP_CWORD": "4",
+        },
+    )
+    assert result.output.strip() == "" and not Path("typo.db").exists()

@@ -689,6 +689,13 @@ class Shell:
             return " ".join(args[1:]) + "\n"
         if program == "hearing":
             return self._click(cli, args[1:], stdin)
+        if program == "eval":  # eval "$(_HEARING_COMPLETE=bash_source hearing)": the script
+            m = re.fullmatch(r"\$\((_HEARING_COMPLETE)=(\w+) hearing\)", args[1])
+            assert m, f"only the completion set-up is eval'ed in the docs, not {args[1]!r}"
+            result = CliRunner().invoke(cli, [], prog_name="hearing", env={m[1]: m[2]})
+            self.code = result.exit_code
+            assert "_HEARING_COMPLETE" in result.output, result.output
+            return ""
         if program == "sqlite-utils":
             from sqlite_utils.cli import cli as sqlite_utils_cli
 

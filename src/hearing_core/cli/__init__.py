@@ -264,10 +264,50 @@ def _conventional(command: click.Command) -> click.Command:
         hearing = isinstance(param, click.Argument) and param.name == "hearing"
         if hearing and param._custom_shell_complete is None:
             param._custom_shell_complete = complete_hearing
+    if "fmt" in have and "as_json" not in have and command.callback is not None:
+        _add_json_alias(command)
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _conventional(sub)
     return command
+
+
+def _add_json_alias(command: click.Command) -> None:
+    """``--json`` on a command that has ``--format``: the same as ``--format json``.
+
+    Every command that prints JSON then takes ``--json``, as ``hearing log`` and
+    ``hearing verify`` always did; ``--format json`` stays where it was.
+    """
+    import functools
+
+    original = command.callback
+    assert original is not None
+
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.meta["hearing.as_json"] = True
+        return value
+
+    @functools.wraps(original)
+    def callback(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        if ctx.meta.get("hearing.as_json"):
+            given = ctx.get_parameter_source("fmt") == click.core.ParameterSource.COMMANDLINE
+            if given and kwargs.get("fmt") != "json":
+                raise click.UsageError(f"--json and --format {kwargs['fmt']} disagree")
+            kwargs["fmt"] = "json"
+        return original(*args, **kwargs)
+
+    command.callback = callback
+    command.params.append(
+        click.Option(
+            ["--json"],
+            is_flag=True,
+            expose_value=False,
+            callback=remember,
+            help="Print JSON (the same as --format json).",
+        )
+    )
 
 
 def main() -> None:

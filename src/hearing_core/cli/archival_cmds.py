@@ -162,7 +162,13 @@ def seal(ctx: click.Context, hearing: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
 @click.pass_context
 def show(ctx: click.Context, hearing: str, position: int, as_json: bool) -> None:
-    """Print the event at POSITION of HEARING, with every correction of it."""
+    """Print the event at POSITION of HEARING, with every correction of it.
+
+    \b
+    Examples:
+      hearing show imrf-2022-msh 71
+      hearing show imrf-2022-msh 71 --json
+    """
     ws = workspace(ctx)
     records = list(ws.archive.records(hearing))
     if not 1 <= position <= len(records):
@@ -210,6 +216,10 @@ def forget(ctx: click.Context, hearing: str, participant: str, yes: bool) -> Non
     or words (those of projections that declare they see them) are dropped,
     whichever plugins are installed, and rebuilt without them when their
     projections next run; the others never held them.
+
+    \b
+    Example:
+      hearing forget imrf-2022-msh fl-maria --yes
     """
     if not yes:
         click.confirm(

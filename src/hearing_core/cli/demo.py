@@ -41,6 +41,12 @@ def demo(ctx: click.Context, into: Path) -> None:
     command line (a PostgreSQL URL, say), the sample is recorded there instead,
     if that store does not hold it yet; HEARING_STORE is ignored here, so the
     demo never writes into an archive by accident.
+
+    \b
+    Examples:
+      hearing demo
+      hearing demo --into /tmp/demo
+      hearing --store postgresql://postgres@127.0.0.1/demo demo
     """
     root = ctx.find_root()
     obj = root.ensure_object(dict)

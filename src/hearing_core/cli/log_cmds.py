@@ -15,10 +15,17 @@ from rich.table import Table
 from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace, workspace_host
-from hearing_core.cli.output import check_writable, output_option, writing
+from hearing_core.cli.output import check_writable, output_option, print_renderable, writing
 from hearing_core.gist import gist
 from hearing_core.interchange import MAX_IMPORT_BYTES, MAX_IMPORT_EVENTS, read_lines, write_lines
 from hearing_core.store import sqlite_file_kind
+
+
+def event_types() -> list[str]:
+    """The event types of the catalogue, for --type and its completion."""
+    from hearing_core.catalogue import schemas
+
+    return sorted(schemas())
 
 
 @cli.command("import")
@@ -57,6 +64,13 @@ def import_(
     Every line is checked first; on the first problem nothing is written and
     the error names the file, line and field.  An input past the ceiling
     (--max-events, --max-bytes) is refused whole, so a never-ending stdin ends.
+    Creates the store if need be.
+
+    
+    Examples:
+      hearing --store copy.db import imrf-2022-msh.jsonl
+      hearing import imrf-2022-msh.jsonl --keys-file imrf-keys.json --json
+      cat a.jsonl | hearing import -
     """
     source = "<stdin>" if str(file) == "-" else str(file)
     if source != "<stdin>" and not file.exists():
@@ -179,7 +193,14 @@ def export(
     language: str | None,
     output: Path | None,
 ) -> None:
-    """Write HEARING's record in an open format (jsonl is exact: import gives it back)."""
+    """Write HEARING's record in an open format (jsonl is exact: import gives it back).
+
+    \b
+    Examples:
+      hearing export imrf-2022-msh -o imrf-2022-msh.jsonl
+      hearing export imrf-2022-msh --as-of 40
+      hearing export imrf-2022-msh --format html --language en -o imrf.html
+    """
     from hearing_core.exports.registry import (
         ExportRequest,
         all_exporters,
@@ -234,7 +255,13 @@ def _write(output: Path | None, writer: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
 def hearings(ctx: click.Context, as_json: bool) -> None:
-    """List the hearings in the store."""
+    """List the hearings in the store.
+
+    \b
+    Examples:
+      hearing hearings
+      hearing --store postgresql://archive@db/hearings hearings --json
+    """
     ws = workspace(ctx)
     rows = ws.archive.hearings()
     if as_json:
@@ -270,28 +297,69 @@ def hearings(ctx: click.Context, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("hearing")
-@click.option("--as-of", help="Stop at a position, or a time (ISO 8601 or HH:MM on the day).")
+@click.option(
+    "--as-of",
+    help="Stop at a position (a bare number is a position), or a time (ISO 8601 or HH:MM).",
+)
 @click.option("--from", "start", type=click.IntRange(min=1), help="Start at this position.")
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    metavar="TYPE",
+    shell_complete=lambda ctx, param, incomplete: [
+        t for t in event_types() if t.startswith(incomplete)
+    ],
+    help="Only events of this type (repeatable), e.g. --type InterventionDelivered.",
+)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many events.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print JSON Lines records instead of a table."
 )
+@output_option()
 @click.pass_context
 def log(
-    ctx: click.Context, hearing: str, as_of: str | None, start: int | None, as_json: bool
+    ctx: click.Context,
+    hearing: str,
+    as_of: str | None,
+    start: int | None,
+    types: tuple[str, ...],
+    limit: int | None,
+    as_json: bool,
+    output: Path | None,
 ) -> None:
     """List HEARING's events: position, time, type and a one-line gist.
 
     Corrected events are marked with the position of their correction (among
     the events listed up to --as-of: a later correction had not happened yet).
+
+    \b
+    Examples:
+      hearing log imrf-2022-msh
+      hearing log imrf-2022-msh --as-of 11:00
+      hearing log imrf-2022-msh --from 118 --json
+      hearing log imrf-2022-msh --type CorrectionIssued --limit 5
     """
+    unknown = sorted(set(types) - set(event_types()))
+    if unknown:
+        known = ", ".join(event_types())
+        raise click.BadParameter(
+            f"unknown event type {unknown[0]!r} (known: {known})", param_hint="--type"
+        )
+    check_writable(output)
     ws = workspace(ctx)
     point = ws.as_of(hearing, as_of)
     upto = None if point is None else point.position
     records = list(ws.archive.records(hearing, upto=upto))
     corrected = {r["corrects"]: r["seq"] for r in records if r["type"] == "CorrectionIssued"}
-    shown = [r for r in records if start is None or r["seq"] >= start]
+    shown = [
+        r
+        for r in records
+        if (start is None or r["seq"] >= start) and (not types or r["type"] in types)
+    ][:limit]
     if as_json:
-        write_lines(shown, sys.stdout)
+        with writing(output) as stream:
+            write_lines(shown, stream)
         return
     span = f"{shown[0]['seq']}-{shown[-1]['seq']}" if shown else "none"
     as_of_note = f", {point.describe()}" if point is not None else ""
@@ -302,4 +370,4 @@ def log(
         mark = f" [corrected by #{corrected[r['seq']]}]" if r["seq"] in corrected else ""
         when = r["at"][:19].replace("T", " ")  # local time as recorded; `show` gives the offset
         table.add_row(str(r["seq"]), when, r["type"], Text(gist(r) + mark))
-    console.print(table)
+    print_renderable(output, table)

@@ -44,18 +44,58 @@ def _progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], Non
     show_default=True,
     help="With --follow: seconds between polls of the log.",
 )
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the outcome as JSON (no progress bar)."
+)
 @click.pass_context
-def replay(ctx: click.Context, incremental: bool, follow: bool, interval: float) -> None:
-    """Rebuild every read model from the log (or catch up with --incremental)."""
+def replay(
+    ctx: click.Context, incremental: bool, follow: bool, interval: float, as_json: bool
+) -> None:
+    """Rebuild every read model from the log (or catch up with --incremental).
+
+    \b
+    Examples:
+      hearing replay
+      hearing replay --incremental --json
+      hearing replay --follow --interval 0.5
+    """
     ws = workspace(ctx)
     if not incremental:
         ws.readmodels.reset()
     total = ws.pending()
-    progress, advance = _progress_bar(total, "Replaying")
-    with progress:
-        failures = ws.catch_up(advance)
+    if as_json:
+        failures = ws.catch_up()
+    else:
+        progress, advance = _progress_bar(total, "Replaying")
+        with progress:
+            failures = ws.catch_up(advance)
     projections = ", ".join(p.name for p in ws.readmodels.projections) or "none"
-    if failures:
+    if as_json:
+        import json
+
+        positions = ws.readmodels.positions()
+        click.echo(
+            json.dumps(
+                {
+                    "views": str(ws.views_path),
+                    "rebuilt": not incremental,
+                    "archive_position": ws.archive.max_position(),
+                    "projections": [
+                        {
+                            "name": p.name,
+                            "position": positions[p.name].position if p.name in positions else 0,
+                        }
+                        for p in ws.readmodels.projections
+                    ],
+                    "stalled": [
+                        {"projection": f.projection, "position": f.position, "error": f.error}
+                        for f in failures
+                    ],
+                },
+                indent=2,
+            )
+        )
+    elif failures:
         stalled = ", ".join(f.projection for f in failures)
         console.print(f"Read models in {ws.views_path} rebuilt; stalled: {stalled}.", markup=False)
     else:
@@ -63,7 +103,7 @@ def replay(ctx: click.Context, incremental: bool, follow: bool, interval: float)
             f"Read models in {ws.views_path} are up to date (projections: {projections}).",
             markup=False,
         )
-    for f in failures:
+    for f in [] if as_json else failures:
         err_console.print(
             f"projection {f.projection} stalled at position {f.position}: {f.error}", markup=False
         )
@@ -109,7 +149,13 @@ def _follow(ws: Any, interval: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool) -> None:
-    """Show each plugin, its version, its projections, their positions and failures."""
+    """Show each plugin, its version, its projections, their positions and failures.
+
+    \b
+    Examples:
+      hearing plugins
+      hearing plugins --json
+    """
     import json
 
     ws = workspace(ctx)
@@ -292,9 +338,14 @@ def report_command(
     for option in reversed(list(options)):
         command = option(command)
     command = report_options(command)
-    return click.command(name or projection, help=help or f"Render the {projection} report.")(
-        command
+    shown = name or projection
+    examples = (
+        f"\n\n\b\nExamples:\n  hearing {shown} imrf-2022-msh\n"
+        f"  hearing {shown} imrf-2022-msh --as-of 11:00 -o {shown}.txt\n"
+        f"  hearing {shown} imrf-2022-msh --uncorrected"
     )
+    text = help or f"Render the {projection} report."
+    return click.command(shown, help=text if "Examples:" in text else text + examples)(command)
 
 
 @cli.command("report")
@@ -312,7 +363,14 @@ def report(
     output: Path | None,
     extra: tuple[str, ...],
 ) -> None:
-    """Render any projection's report: hearing report PROJECTION HEARING."""
+    """Render any projection's report: hearing report PROJECTION HEARING.
+
+    \b
+    Examples:
+      hearing report language_time imrf-2022-msh
+      hearing report transcript imrf-2022-msh --option language=en
+      hearing report audit imrf-2022-msh --format json -o audit.json
+    """
     options: dict[str, Any] = {}
     for item in extra:
         key, sep, value = item.partition("=")

@@ -66,7 +66,9 @@ def _status_command() -> click.Command:
         help=(
             "The moderator's live view of a hearing: the open segment and its time against the "
             "plan, who has spoken in it and overall, and which stakeholder groups have not been "
-            "heard yet (with their registered participants, to call on from the floor)."
+            "heard yet (with their registered participants, to call on from the floor).\n\n"
+            "\b\nExamples:\n  hearing status imrf-2022-msh\n"
+            "  hearing status imrf-2022-msh --as-of 11:30 --json"
         ),
     )
     @click.argument("hearing")
@@ -74,12 +76,41 @@ def _status_command() -> click.Command:
         "--as-of", help="As it stood at a position, or a time (ISO 8601, or HH:MM on the day)."
     )
     @click.option(
-        "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here."
+        "--uncorrected", is_flag=True, help="As originally recorded, corrections ignored."
+    )
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text for the room, json for a screen or a script (also --json).",
+    )
+    @click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        help="Write here instead of standard output (- is standard output).",
     )
     @click.pass_context
-    def status(ctx: click.Context, hearing: str, as_of: str | None, output: Path | None) -> None:
+    def status(
+        ctx: click.Context,
+        hearing: str,
+        as_of: str | None,
+        uncorrected: bool,
+        fmt: str,
+        output: Path | None,
+    ) -> None:
         from hearing_core import run_report
 
-        run_report(ctx, "audit", hearing, "status", as_of=as_of, output=output)
+        run_report(
+            ctx,
+            "audit",
+            hearing,
+            "status-json" if fmt == "json" else "status",
+            as_of=as_of,
+            uncorrected=uncorrected,
+            output=output,
+        )
 
     return status

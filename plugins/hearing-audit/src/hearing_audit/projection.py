@@ -71,7 +71,15 @@ class AuditProjection(Projection):
         "programme adherence; the moderator's live status."
     )
     types: ClassVar[frozenset[str]] = frozenset()  # every event: each one moves the clock
-    formats: ClassVar[tuple[str, ...]] = ("table", "json", "csv", "programme", "status", "html")
+    formats: ClassVar[tuple[str, ...]] = (
+        "table",
+        "json",
+        "csv",
+        "programme",
+        "status",
+        "html",
+        "status-json",
+    )
     tables: ClassVar[Mapping[str, Mapping[str, type]]] = {
         HEARINGS: {
             "hearing": str,

@@ -103,6 +103,8 @@ def render_report(db: sqlite_utils.Database, request: ReportRequest) -> str | Re
     fmt = request.format
     if fmt == "status":
         return status_view(snap)
+    if fmt == "status-json":
+        return json.dumps(compute_status(snap), ensure_ascii=False, indent=2) + "\n"
     if fmt == "programme":
         return programme_view(snap)
     audit = compute_audit(snap)

@@ -50,6 +50,9 @@ def _pledges_command() -> click.Command:
             "level and partners, every progress report on it (in whichever hearing it was "
             "recorded) and its current status.  With HEARING: the pledges made in that "
             "hearing; without: every pledge of the archive, by hearing, with a count by status."
+            "\n\n\b\nExamples:\n  hearing pledges\n"
+            "  hearing pledges imrf-2022-msh --status fulfilled\n"
+            "  hearing pledges --format csv -o pledges.csv"
         ),
     )
     @click.argument("hearing", required=False)
