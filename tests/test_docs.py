@@ -318,7 +318,7 @@ def test_the_tutorial_plugin_works_from_a_plugins_dir(
         cli, ["--store", store, "--plugins-dir", str(dev), "report", "roles", "imrf-2022-msh"]
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("# Turns by role: imrf\\-2022\\-msh\n\n- panellist: 19\n")
+    assert result.stdout.startswith("# Turns by role: imrf-2022-msh\n\n- panellist: 19\n")
 
 
 # --- pages and links ---------------------------------------------------------------------

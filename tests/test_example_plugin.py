@@ -232,9 +232,9 @@ def test_its_own_command_gives_the_same_report(store: str, fresh_cli: Any) -> No
         assert own.exit_code == 0, own.output
         assert own.stdout == generic.stdout
     markdown = hearing("--store", store, "language-time", HEARING).stdout
-    assert markdown.startswith("# Speaking time by language: imrf\\-2022\\-msh\n")
+    assert markdown.startswith("# Speaking time by language: imrf-2022-msh\n")
     assert "| en | 33 | 9540 | 70.8% |" in markdown
-    assert "- turn 71: ended\\_at corrected by \\#121:" in markdown
+    assert "- turn 71: ended_at corrected by #121:" in markdown
 
 
 def test_incremental_and_rebuilt_reports_are_identical(tmp_path: Path, store: str) -> None:

@@ -13,7 +13,6 @@ from typing import Any
 
 from hearing_core.errors import RecordError
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&=])")
 # C0/C1 controls (but tab/newline), and bidi overrides/isolates that can spoof text order.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -38,16 +37,125 @@ def csv_cell(value: Any) -> Any:
 
 
 def escape_markdown(text: str) -> str:
-    """Escape text for Markdown (CommonMark) so it renders literally, on one line per line.
+    """Escape text for Markdown (CommonMark, and GFM tables and strikethrough) so it renders
+    literally, one line per line, wherever a report puts it on a line.
 
-    Every punctuation character Markdown or inline HTML could act on is
-    backslash-escaped (``=`` too: a line of them makes a heading), leading
-    indentation is dropped (it would make a code block), controls are stripped.
+    Only what Markdown would interpret is escaped, where it would interpret it:
+
+    - ``*`` and ``_`` where they could open or close emphasis (``New_York``, ``a * b`` stay);
+      `` ` ``, ``|`` and ``~`` (code, tables, strikethrough); ``](`` after a ``[`` (an inline
+      link or image: ``[Illustrative]`` stays, as no reference definition can exist);
+      ``<`` before a letter, ``/``, ``!`` or ``?`` (HTML, autolinks); ``&`` that starts an
+      entity (``&amp;``); ``\\`` before punctuation or at the end of a line;
+    - at the start of a line (the start of the text counts: a report may put it there): a
+      heading ``#``, a list marker (``-``, ``+``, ``1.``, ``1)``) followed by a space or
+      nothing, ``>``, a ``[`` that could open a link reference definition (``[label]:``),
+      and a heading underline or rule (``===``, ``---``);
+    - at the end of a line: a run of ``#`` after a space (a heading's closing sequence).
+
+    Leading indentation is dropped (it would make a code block); controls are stripped.
+    ``2022-05-16``, ``(America/New_York)`` and ``Multi-Stakeholder`` are left as they are.
     """
     text = unicodedata.normalize("NFC", strip_controls(text))
-    # Leading indentation would turn a line into a code block: drop it.
-    text = "\n".join(line.lstrip(" \t") for line in text.split("\n"))
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    lines = [line.lstrip(" \t") for line in text.split("\n")]
+    out = []
+    bracket = False  # an unescaped "[" earlier in the paragraph: "](" would close a link
+    for n, line in enumerate(lines):
+        if not line:
+            bracket = False
+        escaped, bracket = _escape_line(line, bracket, last_line=n == len(lines) - 1)
+        out.append(escaped)
+    return "\n".join(out)
+
+
+_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_ALWAYS = frozenset("`|~")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
+#: Block markers at the start of a line; the group that matched is the character to escape.
+_LINE_START = re.compile(r"(#)#{0,5}(?=[ \t]|$)|([-+])(?=[ \t]|$)|\d{1,9}([.)])(?=[ \t]|$)|(>)")
+#: A whole line that underlines a heading (``===``, ``---``) or is a rule (``- - -``).
+_UNDERLINE = re.compile(r"(?:=+|-+|(?:-[ \t]*){3,})[ \t]*")
+_CLOSING_HASHES = re.compile(r"(?<=[ \t])#+[ \t]*$")
+#: What could start a link reference definition: ``[label]:`` (a label may go on over lines).
+_DEFINITION = re.compile(r"\[(?:[^\]\\]|\\.)*\]:")
+_OPEN_LABEL = re.compile(r"\[(?:[^\]\\]|\\.)*$")
+
+
+def _punctuation(ch: str) -> bool:
+    return ch in _ASCII_PUNCTUATION or unicodedata.category(ch)[0] in "PS"
+
+
+def _emphasis(line: str, start: int, end: int) -> bool:
+    """Whether the run of ``*`` or ``_`` at ``line[start:end]`` could open or close emphasis.
+
+    CommonMark's flanking rules; outside the text (where a report goes on) may be a space
+    or punctuation (``*{text}*``): either counts.
+    """
+    delimiter = line[start]
+    for outside in (" ", "*"):
+        before = line[start - 1] if start > 0 else outside
+        after = line[end] if end < len(line) else outside
+        left = not after.isspace() and (
+            not _punctuation(after) or before.isspace() or _punctuation(before)
+        )
+        right = not before.isspace() and (
+            not _punctuation(before) or after.isspace() or _punctuation(after)
+        )
+        if delimiter == "*" and (left or right):
+            return True
+        opens = left and (not right or _punctuation(before))
+        closes = right and (not left or _punctuation(after))
+        if delimiter == "_" and (opens or closes):
+            return True
+    return False
+
+
+def _escape_line(line: str, bracket: bool, *, last_line: bool) -> tuple[str, bool]:
+    forced: set[int] = set()
+    m = _LINE_START.match(line)
+    if m:
+        group = next(g for g in range(1, 5) if m.group(g) is not None)
+        forced.add(m.start(group))
+    if _UNDERLINE.fullmatch(line):
+        forced.add(0)
+    closing = _CLOSING_HASHES.search(line)
+    if closing:
+        forced.add(closing.start())
+    if line.startswith("[") and (
+        _DEFINITION.match(line) or (not last_line and _OPEN_LABEL.match(line))
+    ):
+        forced.add(0)
+    out = []
+    last = len(line) - 1
+    i = 0
+    while i <= last:
+        ch = line[i]
+        if ch in "*_":
+            end = i
+            while end <= last and line[end] == ch:
+                end += 1
+            run = line[i:end]
+            out.append("".join("\\" + c for c in run) if _emphasis(line, i, end) else run)
+            i = end
+            continue
+        if i in forced or ch in _ALWAYS:
+            escape = True
+        elif ch == "\\":
+            escape = i == last or line[i + 1] in _ASCII_PUNCTUATION
+        elif ch == "[":
+            bracket = True
+            escape = False
+        elif ch == "]":
+            escape = bracket and i < last and line[i + 1] == "("
+        elif ch == "<":
+            escape = i < last and (line[i + 1].isalpha() or line[i + 1] in "/!?")
+        elif ch == "&":
+            escape = _ENTITY.match(line, i) is not None
+        else:
+            escape = False
+        out.append("\\" + ch if escape else ch)
+        i += 1
+    return "".join(out), bracket
 
 
 #: Refused in every string of a record: C0/C1 controls (but tab, newline, carriage

@@ -46,4 +46,4 @@ def test_a_correction_moves_a_turn_and_is_noted() -> None:
     report = json.loads(render(LanguageTime(), events, "h1", "json"))
     assert report["languages"] == [{"language": "fr", "turns": 2, "seconds": 360, "share": 1.0}]
     assert report["corrections"] == [{"seq": 6, "note": "language corrected by #8: misheard"}]
-    assert "- turn 6: language corrected by \\#8: misheard" in render(LanguageTime(), events, "h1")
+    assert "- turn 6: language corrected by #8: misheard" in render(LanguageTime(), events, "h1")

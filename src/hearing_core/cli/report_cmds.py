@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace
 from hearing_core.cli.output import check_writable, output_option, to_stdout, writing
@@ -223,9 +224,11 @@ def emit(result: Any, output: Path | None) -> None:
         with writing(output) as stream:
             Console(
                 file=stream, width=120, highlight=False, markup=False, emoji=False, no_color=True
-            ).print(result)
+            ).print(result, soft_wrap=isinstance(result, Text))
     else:
-        console.print(result)
+        # Text into a file or a pipe keeps its lines whole (no wrapping at 80 columns
+        # mid-phrase); on a terminal it wraps at the terminal's width.
+        console.print(result, soft_wrap=isinstance(result, Text) and not console.is_terminal)
     if message:
         err_console.print(message, markup=False)
     if exit_code:
