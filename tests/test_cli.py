@@ -669,6 +669,8 @@ def test_the_same_store_named_two_ways_is_not_rebuilt(
     assert run("--store", "big.db", "replay", plugins=None)[0] == 0
     built = _positions("--store", "big.db")
     assert built and set(built.values()) == {125}
+    _, out, _ = run("--store", "big.db", "plugins", "--json", plugins=None)
+    assert {p["behind"] for row in json.loads(out) for p in row["projections"]} == {0}
     views = folder / "big.db.views"
     stamp = views.stat().st_mtime_ns
     assert _positions("--store", str(folder / "big.db")) == built  # no reset meanwhile

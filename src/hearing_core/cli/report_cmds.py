@@ -166,6 +166,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 
     all_exporters(host)  # and the export formats, so a refused one shows as a failure
     positions = ws.readmodels.positions()
+    head = ws.archive.max_position()
     rows = []
     for info in sorted(host.plugins.values(), key=lambda i: i.name):
         projections = []
@@ -175,6 +176,8 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
                 {
                     "name": name,
                     "position": pos.position if pos else 0,
+                    # How far the read model is behind the log: reports catch up first.
+                    "behind": head - (pos.position if pos else 0),
                     "failed_at": pos.failed_at if pos else None,
                     "error": pos.error if pos else None,
                 }
