@@ -550,7 +550,7 @@ def test_the_verify_and_seal_commands_print_what_the_archivist_page_shows(
 # as programs.  The shell around them is what the pages use: ``export``, ``|``, ``||``,
 # ``&&``, ``;`` and ``echo``.  Two kinds of command are only checked to parse (run with
 # ``--help`` appended, so an unknown option still fails): those with a ``<placeholder>``, and
-# those that follow until stopped (``--follow``); for ``datasette`` (not a dependency), that
+# those that follow or serve until stopped (``--follow``, ``hearing serve``); for ``datasette`` (not a dependency), that
 # the file it serves exists.  Installation and
 # benchmark commands (``make``, ``pip``, ``.venv/bin/...``, ``pytest``) are not run, and
 # docs/plugins.md has its own tests (tests/test_docs.py).
@@ -810,6 +810,8 @@ def _run_page(page: Path, demo: Path, folder: Path) -> Iterator[tuple[Command, s
                 assert served and all((folder / a).exists() for a in served), text
                 yield command, None, 0
                 continue
+            if "hearing serve" in text:  # serves until stopped: only check that it parses
+                text = re.sub(r"(hearing serve[^&|;#]*)", lambda m: m[1].rstrip() + " --help ", text)
             if "<" in text or any(flag in text for flag in PARSE_ONLY):
                 text = re.sub(r"<[^>]*>", "x", text).split("#", 1)[0].strip() + " --help"
                 printed = shell.run(text)

@@ -264,7 +264,9 @@ def _conventional(command: click.Command) -> click.Command:
         hearing = isinstance(param, click.Argument) and param.name == "hearing"
         if hearing and param._custom_shell_complete is None:
             param._custom_shell_complete = complete_hearing
-    if "fmt" in have and "as_json" not in have and command.callback is not None:
+    # export's formats are files (jsonl, akn, popolo, ...): "--json" would mean nothing there.
+    json_alias = command.name != "export" and "as_json" not in have
+    if "fmt" in have and json_alias and command.callback is not None:
         _add_json_alias(command)
     if isinstance(command, click.Group):
         for sub in command.commands.values():
