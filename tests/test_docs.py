@@ -811,7 +811,9 @@ def _run_page(page: Path, demo: Path, folder: Path) -> Iterator[tuple[Command, s
                 yield command, None, 0
                 continue
             if "hearing serve" in text:  # serves until stopped: only check that it parses
-                text = re.sub(r"(hearing serve[^&|;#]*)", lambda m: m[1].rstrip() + " --help ", text)
+                text = re.sub(
+                    r"(hearing serve[^&|;#]*)", lambda m: m[1].rstrip() + " --help ", text
+                )
             if "<" in text or any(flag in text for flag in PARSE_ONLY):
                 text = re.sub(r"<[^>]*>", "x", text).split("#", 1)[0].strip() + " --help"
                 printed = shell.run(text)
