@@ -422,7 +422,7 @@ def sqlite_file_kind(path: Path) -> str:
         return "store"
     if tables & _VIEWS_TABLES:
         return "views"
-    if tables == _KEYS_TABLES:
+    if tables & _KEYS_TABLES:  # with its tombstones and format tables, if any
         return "keys"
     return "empty" if not tables else "other"
 
