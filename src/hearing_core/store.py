@@ -478,12 +478,15 @@ def store_identity(location: StoreLocation, *, create: bool) -> str | None:
         raise StoreError(f"{path} is empty, not a hearing store: {CREATING_COMMANDS} fill one")
     if kind in _KIND_NAMES:
         raise StoreError(f"{path} is {_KIND_NAMES[kind]}, not a hearing store")
-    if not create:
+    if kind == "store":  # read first: a store that has its id needs no write lock
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
         try:
-            return _read_identity(conn)
+            found = _read_identity(conn)
+            written = _written_identity(conn)
         finally:
             conn.close()
+        if not create or written is not None:
+            return found
     conn = sqlite3.connect(path, timeout=10, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -517,6 +520,15 @@ def _read_identity(conn: sqlite3.Connection) -> str | None:
         return None
     first = conn.execute("SELECT state FROM stored_events ORDER BY rowid LIMIT 1").fetchone()
     return None if first is None else _derived_id(first[0])
+
+
+def _written_identity(conn: sqlite3.Connection) -> str | None:
+    """The id written into the store (None for a store of an earlier version)."""
+    try:
+        row = conn.execute(f"SELECT id FROM {IDENTITY_TABLE} LIMIT 1").fetchone()  # noqa: S608
+    except sqlite3.OperationalError:  # no such table
+        return None
+    return None if row is None else str(row[0])
 
 
 def _derived_id(state: bytes) -> str:
