@@ -113,6 +113,7 @@ def test_old_tables_are_views_of_the_registry() -> None:
         "PledgeMade": "by",
         "RecommendationMade": "by",
         "SummationDelivered": "by",
+        "PledgeProgressReported": "by",
     }
     assert dict(SEALED_FIELDS) == {
         "ParticipantRegistered": ("participant", ("name", "organization")),
@@ -120,6 +121,7 @@ def test_old_tables_are_views_of_the_registry() -> None:
         "PledgeMade": ("by", ("text",)),
         "RecommendationMade": ("by", ("text",)),
         "SummationDelivered": ("by", ("key_points",)),
+        "PledgeProgressReported": ("by", ("note",)),
     }
     assert frozenset({"CorrectionIssued", "PledgeProgressReported"}) == AFTER_CLOSE
     assert "SegmentOpened" in PROCEEDINGS and "ParticipantRegistered" not in PROCEEDINGS

@@ -17,6 +17,7 @@ from hearing_core.testing import HearingBuilder
 
 NAME = "Zainab Quixotic-Secret"
 WORDS = "my unmistakable confidential testimony"
+NOTE = "her own account of the pledge's progress"
 ENV = {"HEARING_PLUGINS": "transcript"}
 
 
@@ -31,6 +32,11 @@ def _records() -> list[dict]:
         .pledge("p1", "a pledge only she would make")
         .close_segment()
     )
+    pledge = len(b.records) - 1  # the pledge, before the segment closed
+    # A protected reporter's note is sealed by the store; a report naming nobody stays plain.
+    progress = {"type": "PledgeProgressReported", "pledge": pledge, "status": "in_progress"}
+    b.add({**progress, "by": "p1", "note": NOTE})
+    b.add({**progress, "note": "a reporter nobody protects"})
     records = b.records
     for r in records:
         r.pop("digest")  # re-imported as plain records, sealed by the store
@@ -62,9 +68,10 @@ def _store_bytes(db: Path) -> bytes:
 
 def test_plaintext_never_reaches_the_event_store(store: Path) -> None:
     data = _store_bytes(store)
-    for secret in (NAME, WORDS, "Hidden Org", "confidentiel", "only she would make"):
+    for secret in (NAME, WORDS, "Hidden Org", "confidentiel", "only she would make", NOTE):
         assert secret.encode() not in data
     assert b"public words" in data and b"Open Person" in data
+    assert b"a reporter nobody protects" in data
     assert b"enc1:" in data
 
 
@@ -206,3 +213,30 @@ def test_on_postgresql_too(postgres_store_url: str, tmp_path: Path) -> None:
     code, out, _ = run(*base, "transcript", "prot", "--format", "json")
     assert code == 0 and WORDS not in out and "[withheld]" in out
     assert run(*base, "verify", "prot")[0] == 0
+
+
+def test_a_progress_note_archived_before_it_was_sealed_still_imports(
+    store: Path, tmp_path: Path
+) -> None:
+    """An export made when a protected reporter's note was stored plain keeps importing and
+    verifying: its digest covers the plain note, so the note is kept as archived."""
+    from hearing_core.records import chain_digest
+
+    _, exported, _ = run("--store", str(store), "export", "prot")
+    lines = [json.loads(line) for line in exported.splitlines()]
+    old = {k: v for k, v in lines[-2].items() if k != "digest"}
+    assert old["type"] == "PledgeProgressReported" and old["by"] == "p1"
+    old["note"] = NOTE  # as the store held it before the note was sealed
+    old["digest"] = chain_digest(lines[-3]["digest"], old)
+    old_archive = [*lines[:-2], old]
+    src = tmp_path / "old.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in old_archive))
+    keyfile = tmp_path / "k.json"
+    assert run("--store", str(store), "keys", "export", "prot", "-o", str(keyfile))[0] == 0
+    other = tmp_path / "other" / "o.db"
+    other.parent.mkdir()
+    code, _, err = run("--store", str(other), "import", str(src), "--keys-file", str(keyfile))
+    assert code == 0, err
+    assert run("--store", str(other), "verify", "prot")[0] == 0
+    _, again, _ = run("--store", str(other), "export", "prot")
+    assert [json.loads(line) for line in again.splitlines()] == old_archive

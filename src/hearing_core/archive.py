@@ -53,6 +53,20 @@ RECORDER_TOPICS = {
     "postgres": "hearing_core.recorders_postgres:PostgresArchiveRecorder",
 }
 
+#: Fields sealed since a later version than their type: an archive written before holds them
+#: in plain text under a digest covering the plain text, and must keep importing and verifying.
+SEALED_LATER: Mapping[str, frozenset[str]] = {"PledgeProgressReported": frozenset({"note"})}
+
+
+def _archived_before_sealing(
+    record: Mapping[str, Any], sealed: Mapping[str, Any], refused: RecordError
+) -> bool:
+    """Whether a line was refused only because sealing a late-sealed field broke its digest."""
+    late = SEALED_LATER.get(record["type"], frozenset())
+    changed = {k for k in record if sealed.get(k) != record[k]}
+    return refused.field == "digest" and "digest" in record and bool(changed) and changed <= late
+
+
 #: How long the live path keeps retrying after losing races to other recorders.
 RECORD_RETRY_SECONDS = 10.0
 
@@ -445,7 +459,13 @@ class HearingArchive(Application[UUID]):
         if record["type"] == "PledgeProgressReported":
             self._check_pledge_elsewhere(pending, record)
         hearing = pending[slug]
-        apply_record(hearing, self._seal(hearing, record))
+        sealed = self._seal(hearing, record)
+        try:
+            apply_record(hearing, sealed)
+        except RecordError as refused:
+            if not _archived_before_sealing(record, sealed, refused):
+                raise
+            apply_record(hearing, record)  # its digest covers the plain text: keep it as archived
         return hearing
 
     def _scheduled(self, slug: str) -> bool:

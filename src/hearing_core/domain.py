@@ -387,10 +387,8 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
 
     @declare(
         rule=rules.pledge_progress,
-        # As before the registry: `by` is not treated as the actor, so a protected
-        # reporter's `note` is stored in plain text (a known gap, not yet decided).
-        actor=None,
-        sealed=(),
+        actor="by",  # optional: a report need not name a registered reporter
+        sealed=("note",),
         after_close=True,
         proceeding=False,
         gist=gists.pledge_progress,

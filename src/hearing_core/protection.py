@@ -125,7 +125,8 @@ def seal_record(
     if event_type == "ParticipantRegistered":
         key_id = _registration_key(out, keys)
     else:
-        key_id = key_for(out[actor_field])
+        actor = out.get(actor_field)  # optional for some types (a progress report's `by`)
+        key_id = key_for(actor) if actor is not None else None
     _seal_fields(out, fields, hearing, key_id, keys, "")
     return out
 
