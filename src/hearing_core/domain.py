@@ -556,8 +556,9 @@ def _after_any_event(event: Any, aggregate: Hearing) -> None:
     aggregate.event_types.append(name)
     aggregate.head_digest = event.digest
     actor = spec(name).actor
-    if actor is not None:
-        aggregate.actors[event.originator_version] = getattr(event, actor)
+    who = getattr(event, actor) if actor is not None else None
+    if who is not None:  # an optional actor field may be left out (a progress report's `by`)
+        aggregate.actors[event.originator_version] = who
 
 
 class _EventClasses(Mapping[str, type[Any]]):
