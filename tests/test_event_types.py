@@ -273,3 +273,20 @@ def test_a_throwaway_type_through_the_documented_steps(
     result = run("--store", store, "import", str(path))
     assert result.exit_code == 1
     assert "is closed; only CorrectionIssued and PledgeProgressReported may follow" in result.stderr
+
+    # `hearing record question-asked`, made from the schema and the spec: no CLI code
+    live = str(tmp_path / "live.db")
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines[:3]), encoding="utf-8")
+    assert run("--store", live, "import", str(path)).exit_code == 0
+    shown = run("record", "question-asked", "--help")
+    assert shown.exit_code == 0, shown.output
+    assert "A participant asks the panel a question." in shown.stdout
+    assert "--by TEXT" in shown.stdout and "Participant id of who asks." in shown.stdout
+    ask = ("--store", live, "record", "question-asked", "asked", "--by", "asker")
+    missing = run(*ask)
+    assert missing.exit_code == 2 and "Missing option '--text'" in missing.stderr
+    done = run(*ask, "--text", "And later?", "--at", lines[3]["at"], "--json")
+    assert done.exit_code == 0, done.stderr
+    stored = json.loads(done.stdout)
+    assert (stored["type"], stored["seq"], stored["by"]) == ("QuestionAsked", 4, "asker")
+    assert stored["text"].startswith("enc1:")  # sealed on the live path too

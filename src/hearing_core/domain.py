@@ -26,7 +26,7 @@ from hearing_core import gist as gists
 from hearing_core import rules
 from hearing_core.catalogue import required_fields
 from hearing_core.errors import RecordError
-from hearing_core.event_types import actor_fields, bind_to, declare, spec, specs
+from hearing_core.event_types import Command, actor_fields, bind_to, declare, spec, specs
 from hearing_core.records import GENESIS_DIGEST, to_json_value
 from hearing_core.rules import check_timezone, default_taxonomy
 from hearing_core.values import Participant, ProgrammeItem, SegmentState, StakeholderGroup, TimeSpan
@@ -206,6 +206,7 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.scheduled,
         label="Schedule of the hearing",
         in_debate=True,
+        command=None,  # `hearing record schedule` reads the record from a file
     )
     class HearingScheduled(Aggregate.Created):
         """The hearing is scheduled with a programme and a stakeholder taxonomy."""
@@ -233,6 +234,9 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.registered,
         label="Registration",
         in_debate=True,
+        command=Command(
+            name="register", arguments=("participant",), names={"stakeholder_group": "group"}
+        ),
     )
     class ParticipantRegistered(Event):
         participant: str
@@ -263,6 +267,7 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.segment_opened,
         label="Opening of a segment",
         in_debate=True,
+        command=Command(name="open", arguments=("segment",)),
     )
     class SegmentOpened(Event):
         segment: str
@@ -284,6 +289,7 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.segment_closed,
         label="Closing of a segment",
         in_debate=True,
+        command=Command(name="close-segment", arguments=("segment",)),
     )
     class SegmentClosed(Event):
         segment: str
@@ -305,6 +311,13 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.intervention,
         label="Intervention",
         in_debate=True,
+        command=Command(
+            name="intervene",
+            arguments=("speaker",),
+            names={"translations": "translation"},
+            metavars={"translations": "LANG=TEXT"},
+            defaults={"language": "en"},
+        ),
     )
     class InterventionDelivered(Event):
         speaker: str
@@ -329,6 +342,11 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.said_by,
         label="Pledge",
         in_debate=False,
+        command=Command(
+            name="pledge",
+            arguments=("by",),
+            names={"gcm_objectives": "objectives", "partners": "partner"},
+        ),
     )
     class PledgeMade(Event):
         by: str
@@ -347,6 +365,11 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.said_by,
         label="Recommendation",
         in_debate=False,
+        command=Command(
+            name="recommend",
+            arguments=("by",),
+            names={"sg_report_areas": "areas", "gcm_objectives": "objectives"},
+        ),
     )
     class RecommendationMade(Event):
         by: str
@@ -364,6 +387,7 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.summation,
         label="Summation",
         in_debate=False,
+        command=Command(name="summarise", arguments=("by",), names={"key_points": "point"}),
     )
     class SummationDelivered(Event):
         by: str
@@ -380,6 +404,7 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.hearing_closed,
         label="Closing of the hearing",
         in_debate=True,
+        command=Command(name="close"),
     )
     class HearingClosed(Event):
         def apply(self, aggregate: Hearing) -> None:
@@ -394,6 +419,7 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.pledge_progress,
         label="Report of progress on a pledge",
         in_debate=False,
+        command=Command(name="progress", arguments=("pledge",)),
     )
     class PledgeProgressReported(Event):
         pledge: int
@@ -411,6 +437,12 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
         gist=gists.correction,
         label="Correction",
         in_debate=False,
+        command=Command(
+            name="correct",
+            arguments=("corrects",),
+            names={"corrects": "position", "changes": "set"},
+            metavars={"changes": "FIELD=JSON"},
+        ),
     )
     class CorrectionIssued(Event):
         corrects: int

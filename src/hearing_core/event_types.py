@@ -34,6 +34,37 @@ Rule = Callable[[Any, Record], dict[str, Any]]
 
 
 @attrs.frozen(kw_only=True)
+class Command:
+    """How ``hearing record`` offers an event type; its options and help come from the schema.
+
+    Every field of the schema besides the common ones becomes an option named after it
+    (``ended_at`` -> ``--ended-at``) unless it is listed in ``arguments``.
+    """
+
+    #: The subcommand's name; ``None``: the type name in kebab case (``GuestNoted`` ->
+    #: ``guest-noted``).
+    name: str | None = None
+    #: Fields taken as positional arguments, in order (after HEARING).
+    arguments: tuple[str, ...] = ()
+    #: Field -> option (or argument) name where it is not the field's own.
+    names: Mapping[str, str] = attrs.field(factory=dict)
+    #: Field -> how a repeatable KEY=VALUE option shows its value (e.g. ``LANG=TEXT``).
+    metavars: Mapping[str, str] = attrs.field(factory=dict)
+    #: Field -> the option's default.
+    defaults: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def name_for(self, type_name: str) -> str:
+        """The subcommand's name for an event type."""
+        if self.name is not None:
+            return self.name
+        return "".join(f"-{c.lower()}" if c.isupper() else c for c in type_name).lstrip("-")
+
+
+#: The default: every fact of the subcommand derived from the type's name and schema.
+DERIVED = Command()
+
+
+@attrs.frozen(kw_only=True)
 class EventSpec:
     """What hearing_core knows about one event type besides its schema."""
 
@@ -55,6 +86,8 @@ class EventSpec:
     label: str
     #: Whether exports build the hearing's debate from it (transcript, AKN, HTML).
     in_debate: bool
+    #: How ``hearing record`` offers it (``None``: not offered; the default derives it all).
+    command: Command | None = DERIVED
 
     @property
     def name(self) -> str:
@@ -196,6 +229,7 @@ def declare(
     gist: Callable[[Record], str],
     label: str,
     in_debate: bool,
+    command: Command | None = DERIVED,
 ) -> Callable[[C], C]:
     """Class decorator: register the decorated event class with its spec (every fact required)."""
 
@@ -211,6 +245,7 @@ def declare(
                 gist=gist,
                 label=label,
                 in_debate=in_debate,
+                command=command,
             )
         )
         return cls

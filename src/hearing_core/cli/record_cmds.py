@@ -1,7 +1,11 @@
 """``hearing record ...``: the live path for a clerk, one subcommand per action.
 
-Each subcommand builds the same record an import line would hold and goes
-through the same validation; ``--at`` defaults to now.
+The subcommands are made from the event-type registry and the catalogue: each
+type's spec says how it is offered (:class:`~hearing_core.event_types.Command`),
+its schema gives the options, their types, choices and help.  Each subcommand
+builds the same record an import line would hold and goes through the same
+validation; ``--at`` defaults to now.  ``schedule`` alone is written by hand: it
+reads a whole ``HearingScheduled`` record from a file.
 """
 
 from __future__ import annotations
@@ -10,21 +14,44 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from hearing_core.archive import HearingArchive
-from hearing_core.catalogue import required_fields
 from hearing_core.cli import cli, console, workspace
 from hearing_core.errors import RecordError
-from hearing_core.gist import gist
 from hearing_core.interchange import MAX_LINE_BYTES, parse_record
 from hearing_core.rules import TIME_FORMS, moment
-from hearing_core.taxonomy import PLEDGE_LEVELS, PLEDGE_STATUSES, REGIONS, ROLES
+
+if TYPE_CHECKING:
+    from hearing_core.archive import HearingArchive
+    from hearing_core.event_types import Command
+
+#: Fields every record has: filled in by the command itself, never offered as options.
+_COMMON = ("type", "hearing", "seq", "at", "digest")
 
 
-@cli.group()
+class RecordGroup(click.Group):
+    """The ``record`` group: ``schedule``, then one subcommand per registered event type
+    (read from the registry when asked, so a type registered later has its command)."""
+
+    def _generated(self) -> dict[str, click.Command]:
+        from hearing_core.event_types import specs
+
+        return {
+            s.command.name_for(name): _command(name, s.command)
+            for name, s in specs().items()
+            if s.command is not None
+        }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self._generated()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self.commands.get(cmd_name) or self._generated().get(cmd_name)
+
+
+@cli.group(cls=RecordGroup)
 def record() -> None:
     """Record one action of a hearing as it happens (validated like import)."""
 
@@ -35,12 +62,16 @@ def _now() -> str:
 
 def _append(ctx: click.Context, record: dict[str, Any], as_json: bool) -> None:
     """Drop options left empty (unless the event type requires the field), record, report."""
+    from hearing_core.catalogue import required_fields, schemas
+    from hearing_core.gist import gist
+
     required = required_fields(record["type"])
     record = {k: v for k, v in record.items() if k in required or v not in (None, (), [], {})}
     archive = workspace(ctx).archive
-    for field in ("at", "ended_at"):
-        if isinstance(record.get(field), str):
-            record[field] = _when(archive, record["hearing"], record[field], field)
+    properties = schemas()[record["type"]]["properties"]
+    for field, value in list(record.items()):
+        if isinstance(value, str) and properties.get(field, {}).get("format") == "date-time":
+            record[field] = _when(archive, record["hearing"], value, field)
     stored = archive.record(record)
     if as_json:
         click.echo(json.dumps(stored, ensure_ascii=False))
@@ -49,7 +80,7 @@ def _append(ctx: click.Context, record: dict[str, Any], as_json: bool) -> None:
 
 
 def _when(archive: HearingArchive, slug: str, text: str, field: str) -> str:
-    """``--at`` / ``--ended-at`` as ``--as-of`` takes them: HH:MM on the hearing's day, or ISO."""
+    """A time as ``--as-of`` takes it: HH:MM on the hearing's day, or ISO."""
 
     def day() -> tuple[str, str]:
         hearing = archive.hearing(slug, version=1)
@@ -64,20 +95,144 @@ def _when(archive: HearingArchive, slug: str, text: str, field: str) -> str:
     return when.isoformat()
 
 
-def _common(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--json", "as_json", is_flag=True, help="Print the stored record as JSON.")(f)
-    f = click.option(
-        "--at",
-        help="When it happened: HH:MM on the hearing's day, or ISO 8601 with offset (default now).",
-    )(f)
-    return click.argument("hearing")(f)
-
-
 def _ints(values: tuple[str, ...], field: str) -> list[int]:
     try:
         return [int(v) for part in values for v in part.split(",") if v.strip()]
     except ValueError:
         raise RecordError("must be whole numbers, e.g. 1,5,23", field=field) from None
+
+
+def _pairs(values: tuple[str, ...], field: str, metavar: str, as_json: bool) -> dict[str, Any]:
+    """``KEY=VALUE`` options as a mapping; with ``as_json`` each value is JSON (a bare word is
+    taken as a string)."""
+    parsed: dict[str, Any] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise RecordError(f"{item!r} is not {metavar}", field=field)
+        if not as_json:
+            parsed[key] = value
+            continue
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+        except RecursionError:
+            raise RecordError("JSON nested too deeply", field=f"{field}.{key}") from None
+    return parsed
+
+
+# --- from a schema property to a click parameter and back --------------------------------
+
+#: Turns what click parsed into the field's value.
+Convert = Callable[[Any], Any]
+
+
+def _alternatives(prop: dict[str, Any]) -> list[dict[str, Any]]:
+    return [prop, *prop.get("anyOf", ()), *prop.get("oneOf", ())]
+
+
+def _help(prop: dict[str, Any], suffix: str = "") -> str | None:
+    text = prop.get("description")
+    if not text:
+        return None
+    if prop.get("format") == "date-time":  # the command line also takes a time of day
+        text = f"{text.split(';')[0]}: HH:MM on the hearing's day, or ISO 8601 with offset"
+    return f"{text[0].upper()}{text[1:]}{suffix}."
+
+
+def _parameter(
+    field: str, prop: dict[str, Any], required: bool, command: Command, argument: bool
+) -> tuple[click.Parameter, Convert]:
+    """The click parameter offering a schema field, and how its value becomes the field's."""
+    name = command.names.get(field, field).replace("_", "-")
+    kinds = {a.get("type") for a in _alternatives(prop)}
+    enum = next((a["enum"] for a in _alternatives(prop) if "enum" in a), None)
+    # Required on the command line only where leaving it out can never be valid.
+    required = (
+        required
+        and "null" not in kinds
+        and "boolean" not in kinds
+        and not ("array" in kinds and not prop.get("minItems"))
+    )
+    kind: click.ParamType | None = click.Choice(enum) if enum is not None else None  # type: ignore[type-arg]
+    convert: Convert = lambda value: value  # noqa: E731
+    options: dict[str, Any] = {}
+    help_suffix = ""
+    if "integer" in kinds:
+        kind = click.INT
+    elif "boolean" in kinds:
+        options["is_flag"] = True
+        convert = lambda value: value or None  # noqa: E731  (an unset flag: left out)
+    elif "array" in kinds:
+        options["multiple"] = True
+        if prop.get("items", {}).get("type") == "integer":
+            help_suffix = "; comma-separated, repeatable"
+            convert = lambda values: _ints(values, field)  # noqa: E731
+        else:
+            help_suffix = "; repeatable"
+            convert = list
+    elif "object" in kinds:
+        as_json = "additionalProperties" not in prop
+        metavar = command.metavars.get(field, "KEY=JSON" if as_json else "KEY=TEXT")
+        options.update(multiple=True, metavar=metavar)
+        help_suffix = f" ({metavar}); repeatable"
+        convert = lambda values: _pairs(values, field, metavar, as_json)  # noqa: E731
+    if argument:
+        return click.Argument([field], type=kind, metavar=name.upper()), convert
+    if field in command.defaults:
+        options.update(default=command.defaults[field], show_default=True)
+        required = False
+    option = click.Option(
+        [f"--{name}", field],
+        type=kind,
+        required=required,
+        help=_help(prop, help_suffix),
+        **options,
+    )
+    return option, convert
+
+
+def _command(type_name: str, command: Command) -> click.Command:
+    """``hearing record <name>`` for one event type, made from its schema and spec."""
+    from hearing_core.catalogue import required_fields, schemas
+
+    schema = schemas()[type_name]
+    required = required_fields(type_name)
+    fields = [f for f in schema["properties"] if f not in _COMMON]
+    order = [*command.arguments, *(f for f in fields if f not in command.arguments)]
+    converters: dict[str, Convert] = {}
+    params: list[click.Parameter] = [click.Argument(["hearing"])]
+    for field in order:
+        param, converters[field] = _parameter(
+            field,
+            schema["properties"][field],
+            field in required,
+            command,
+            argument=field in command.arguments,
+        )
+        params.append(param)
+    params += [
+        click.Option(
+            ["--at"],
+            help="When it happened: HH:MM on the hearing's day, or ISO 8601 with offset "
+            "(default now).",
+        ),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print the stored record as JSON."),
+    ]
+
+    @click.pass_context
+    def run(
+        ctx: click.Context, /, hearing: str, at: str | None, as_json: bool, **values: Any
+    ) -> None:
+        record = {"type": type_name, "hearing": hearing, "at": at or _now()}
+        for field, value in values.items():
+            record[field] = converters[field](value)
+        _append(ctx, record, as_json)
+
+    return click.Command(
+        command.name_for(type_name), callback=run, params=params, help=schema.get("description")
+    )
 
 
 @record.command()
@@ -97,337 +252,3 @@ def schedule(ctx: click.Context, file: Path, as_json: bool) -> None:
             f"invalid UTF-8 at byte {e.start + 1}", source=str(file), line=1
         ) from None
     _append(ctx, parse_record(text, source=str(file), line=1), as_json)
-
-
-@record.command()
-@_common
-@click.argument("participant")
-@click.option("--name", required=True)
-@click.option("--group", "stakeholder_group", help="Stakeholder group id (omit for officials).")
-@click.option("--organization")
-@click.option("--region", type=click.Choice(list(REGIONS)))
-@click.option("--country", help="ISO 3166-1 alpha-2 code, e.g. KE.")
-@click.option("--protected", is_flag=True, help="Shield this speaker's identity in reports.")
-@click.pass_context
-def register(
-    ctx: click.Context,
-    hearing: str,
-    at: str | None,
-    as_json: bool,
-    participant: str,
-    name: str,
-    stakeholder_group: str | None,
-    organization: str | None,
-    region: str | None,
-    country: str | None,
-    protected: bool,
-) -> None:
-    """Register PARTICIPANT with their stakeholder group."""
-    r = {
-        "type": "ParticipantRegistered",
-        "hearing": hearing,
-        "at": at or _now(),
-        "participant": participant,
-        "name": name,
-        "organization": organization,
-        "region": region,
-        "country": country,
-        "protected": protected or None,
-        "stakeholder_group": stakeholder_group,
-    }
-    _append(ctx, r, as_json)
-
-
-@record.command("open")
-@_common
-@click.argument("segment")
-@click.option("--moderator", help="Participant id of the moderator.")
-@click.pass_context
-def open_(
-    ctx: click.Context,
-    hearing: str,
-    at: str | None,
-    as_json: bool,
-    segment: str,
-    moderator: str | None,
-) -> None:
-    """Open SEGMENT of the programme."""
-    _append(
-        ctx,
-        {
-            "type": "SegmentOpened",
-            "hearing": hearing,
-            "at": at or _now(),
-            "segment": segment,
-            "moderator": moderator,
-        },
-        as_json,
-    )
-
-
-@record.command("close-segment")
-@_common
-@click.argument("segment")
-@click.pass_context
-def close_segment(
-    ctx: click.Context, hearing: str, at: str | None, as_json: bool, segment: str
-) -> None:
-    """Close SEGMENT."""
-    _append(
-        ctx,
-        {"type": "SegmentClosed", "hearing": hearing, "at": at or _now(), "segment": segment},
-        as_json,
-    )
-
-
-@record.command()
-@_common
-@click.argument("speaker")
-@click.option("--segment", required=True)
-@click.option("--role", type=click.Choice(ROLES), required=True)
-@click.option("--language", default="en", show_default=True)
-@click.option(
-    "--ended-at",
-    required=True,
-    help="When they stopped speaking: HH:MM on the hearing's day, or ISO 8601 with offset.",
-)
-@click.option("--text", help="What was said (optional).")
-@click.option(
-    "--translation", multiple=True, metavar="LANG=TEXT", help="A translation; repeatable."
-)
-@click.pass_context
-def intervene(
-    ctx: click.Context,
-    hearing: str,
-    at: str | None,
-    as_json: bool,
-    speaker: str,
-    segment: str,
-    role: str,
-    language: str,
-    ended_at: str,
-    text: str | None,
-    translation: tuple[str, ...],
-) -> None:
-    """Record that SPEAKER spoke (--at is when they started)."""
-    translations = {}
-    for item in translation:
-        lang, sep, words = item.partition("=")
-        if not sep:
-            raise RecordError(f"{item!r} is not LANG=TEXT", field="translations")
-        translations[lang] = words
-    _append(
-        ctx,
-        {
-            "type": "InterventionDelivered",
-            "hearing": hearing,
-            "at": at or _now(),
-            "speaker": speaker,
-            "segment": segment,
-            "role": role,
-            "language": language,
-            "ended_at": ended_at,
-            "text": text,
-            "translations": translations,
-        },
-        as_json,
-    )
-
-
-@record.command()
-@_common
-@click.argument("by")
-@click.option("--text", required=True)
-@click.option("--objectives", multiple=True, required=True, help="GCM objectives, e.g. 5,6.")
-@click.option("--level", type=click.Choice(PLEDGE_LEVELS), required=True)
-@click.option("--partner", "partners", multiple=True, help="A partner; repeatable.")
-@click.option("--segment")
-@click.pass_context
-def pledge(
-    ctx: click.Context,
-    hearing: str,
-    at: str | None,
-    as_json: bool,
-    by: str,
-    text: str,
-    objectives: tuple[str, ...],
-    level: str,
-    partners: tuple[str, ...],
-    segment: str | None,
-) -> None:
-    """Record a pledge made BY a participant."""
-    _append(
-        ctx,
-        {
-            "type": "PledgeMade",
-            "hearing": hearing,
-            "at": at or _now(),
-            "by": by,
-            "text": text,
-            "gcm_objectives": _ints(objectives, "gcm_objectives"),
-            "level": level,
-            "partners": list(partners),
-            "segment": segment,
-        },
-        as_json,
-    )
-
-
-@record.command()
-@_common
-@click.argument("by")
-@click.option("--text", required=True)
-@click.option("--areas", multiple=True, help="SG-report recommendation areas, e.g. 1,3.")
-@click.option("--objectives", multiple=True, help="GCM objectives, e.g. 5,6.")
-@click.option("--segment")
-@click.pass_context
-def recommend(
-    ctx: click.Context,
-    hearing: str,
-    at: str | None,
-    as_json: bool,
-    by: str,
-    text: str,
-    areas: tuple[str, ...],
-    objectives: tuple[str, ...],
-    segment: str | None,
-) -> None:
-    """Record a recommendation made BY a participant."""
-    r = {
-        "type": "RecommendationMade",
-        "hearing": hearing,
-        "at": at or _now(),
-        "by": by,
-        "text": text,
-        "sg_report_areas": _ints(areas, "sg_report_areas"),
-        "gcm_objectives": _ints(objectives, "gcm_objectives"),
-        "segment": segment,
-    }
-    _append(ctx, r, as_json)
-
-
-@record.command()
-@_common
-@click.argument("by")
-@click.option("--segment", required=True, help="The segment in which it is delivered.")
-@click.option("--summarises", required=True, help="The segment it sums up.")
-@click.option(
-    "--point", "key_points", multiple=True, required=True, help="A key point; repeatable."
-)
-@click.pass_context
-def summarise(
-    ctx: click.Context,
-    hearing: str,
-    at: str | None,
-    as_json: bool,
-    by: str,
-    segment: str,
-    summarises: str,
-    key_points: tuple[str, ...],
-) -> None:
-    """Record a summation delivered BY a moderator."""
-    _append(
-        ctx,
-        {
-            "type": "SummationDelivered",
-            "hearing": hearing,
-            "at": at or _now(),
-            "by": by,
-            "segment": segment,
-            "summarises": summarises,
-            "key_points": list(key_points),
-        },
-        as_json,
-    )
-
-
-@record.command()
-@_common
-@click.pass_context
-def close(ctx: click.Context, hearing: str, at: str | None, as_json: bool) -> None:
-    """Close the hearing (only corrections and pledge progress may follow)."""
-    _append(ctx, {"type": "HearingClosed", "hearing": hearing, "at": at or _now()}, as_json)
-
-
-@record.command()
-@_common
-@click.argument("position", type=int)
-@click.option(
-    "--set",
-    "changes",
-    multiple=True,
-    required=True,
-    metavar="FIELD=JSON",
-    help='A corrected field and its new value as JSON, e.g. organization="X"; repeatable.',
-)
-@click.option("--reason", required=True)
-@click.pass_context
-def correct(
-    ctx: click.Context,
-    hearing: str,
-    at: str | None,
-    as_json: bool,
-    position: int,
-    changes: tuple[str, ...],
-    reason: str,
-) -> None:
-    """Correct the event at POSITION of the record (nothing is edited in place)."""
-    parsed: dict[str, Any] = {}
-    for item in changes:
-        field, sep, value = item.partition("=")
-        if not sep:
-            raise RecordError(f"{item!r} is not FIELD=JSON", field="changes")
-        try:
-            parsed[field] = json.loads(value)
-        except json.JSONDecodeError:
-            parsed[field] = value  # a bare word is taken as a string
-        except RecursionError:
-            raise RecordError("JSON nested too deeply", field=f"changes.{field}") from None
-    _append(
-        ctx,
-        {
-            "type": "CorrectionIssued",
-            "hearing": hearing,
-            "at": at or _now(),
-            "corrects": position,
-            "changes": parsed,
-            "reason": reason,
-        },
-        as_json,
-    )
-
-
-@record.command()
-@_common
-@click.argument("pledge", type=int)
-@click.option("--status", type=click.Choice(PLEDGE_STATUSES), required=True)
-@click.option("--note", help="What was done, or why not.")
-@click.option("--pledge-hearing", help="The hearing the pledge was made in (default HEARING).")
-@click.option("--by", help="Participant id of the reporter, if registered in HEARING.")
-@click.pass_context
-def progress(
-    ctx: click.Context,
-    hearing: str,
-    at: str | None,
-    as_json: bool,
-    pledge: int,
-    status: str,
-    note: str | None,
-    pledge_hearing: str | None,
-    by: str | None,
-) -> None:
-    """Report progress on the pledge at position PLEDGE (also after the hearing closed)."""
-    _append(
-        ctx,
-        {
-            "type": "PledgeProgressReported",
-            "hearing": hearing,
-            "at": at or _now(),
-            "pledge": pledge,
-            "status": status,
-            "note": note,
-            "pledge_hearing": pledge_hearing,
-            "by": by,
-        },
-        as_json,
-    )
