@@ -643,8 +643,9 @@ def test_oversized_line_is_refused_without_reading_it_whole(
         "--store", str(other), "import", str(small), cwd=tmp_path
     )
     assert code == 1  # bad-h is not scheduled in the other store: refused too, after reading it
-    assert peak < 200 * 1024, f"peak RSS {peak} KiB"
-    # Holding the 10 MB line once would alone take 10 MB more than the baseline.
+    # Judged against the baseline measured in the same run, not an absolute figure: a process's
+    # footprint moves with the machine and the suite around it (208 MiB inside the full suite
+    # under load, under 200 alone). Holding the 10 MB line once would alone add 10 MB.
     assert peak - baseline < 8 * 1024, f"peak RSS {peak} KiB vs {baseline} KiB for a small file"
 
 
