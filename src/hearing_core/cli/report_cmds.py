@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,9 @@ def replay(
       hearing replay --incremental --json
       hearing replay --follow --interval 0.5
     """
+    # A follower is a service: SIGTERM asks it to stop cleanly (exit 0).  Listen before the
+    # first catch-up, so a stop asked for while it runs is kept, not fatal.
+    stop = _stop_on_sigterm() if follow else None
     ws = workspace(ctx)
     if not incremental:
         ws.readmodels.reset()
@@ -108,28 +112,27 @@ def replay(
         err_console.print(
             f"projection {f.projection} stalled at position {f.position}: {f.error}", markup=False
         )
-    if follow:
-        _follow(ws, interval)
+    if stop is not None:
+        _follow(ws, interval, stop)
     if failures:
         sys.exit(1)
 
 
-def _follow(ws: Any, interval: float) -> None:
-    """Poll the log and catch up until interrupted (SQLite's recorder cannot push)."""
+def _stop_on_sigterm() -> threading.Event:
+    """An event set when the process receives SIGTERM (instead of dying at once)."""
     import signal
-    import time
 
-    stop = False
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    return stop
 
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
 
-    signal.signal(signal.SIGTERM, _stop)
+def _follow(ws: Any, interval: float, stop: threading.Event) -> None:
+    """Poll the log and catch up until interrupted (SQLite's recorder cannot push)."""
     err_console.print(f"Following the log every {interval:g} s; Ctrl-C stops.")
     reported: set[tuple[str, int]] = set()
     try:
-        while not stop:
+        while not stop.is_set():
             before = ws.readmodels.start()
             for f in ws.catch_up():
                 if (f.projection, f.position) not in reported:
@@ -141,7 +144,7 @@ def _follow(ws: Any, interval: float) -> None:
             after = ws.readmodels.start()
             if after != before:
                 console.print(f"caught up to position {after}", markup=False)
-            time.sleep(interval)
+            stop.wait(interval)
     except KeyboardInterrupt:
         pass
 
