@@ -54,13 +54,13 @@ def fast_validation() -> None:
 
 
 def fast_json_value() -> None:
-    """records.to_json_value: test the common scalar types first.
+    """chain.to_json_value: test the common scalar types first.
 
     Patch: ``type(value) in (str, int, float, bool, NoneType)`` returns at once;
     datetimes, attrs objects, sequences and mappings as before (attrs field
     lists cached per class).  Used by build_record on every event read or written.
     """
-    from hearing_core import domain, records
+    from hearing_core import chain, domain
 
     scalars = (str, int, float, bool, type(None))
     fields_of: dict[type, tuple[str, ...]] = {}
@@ -82,7 +82,7 @@ def fast_json_value() -> None:
             return {
                 n: to_json_value(getattr(value, n)) for n in names if getattr(value, n) is not None
             }
-        return records.to_json_value(value)
+        return chain.to_json_value(value)
 
     domain.to_json_value = to_json_value  # type: ignore[assignment]
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from hearing_core.archive import HearingArchive, open_archive
-from hearing_core.records import GENESIS_DIGEST, chain_digest
+from hearing_core.chain import GENESIS_DIGEST, chain_digest
 from hearing_core.verify import verify_archive
 
 WORKERS = 4

@@ -102,7 +102,7 @@ def test_sealed_fields_must_be_declared() -> None:
 
 
 def test_old_tables_are_views_of_the_registry() -> None:
-    from hearing_core.commands import _RULES, AFTER_CLOSE, PROCEEDINGS
+    from hearing_core.applying import _RULES, AFTER_CLOSE, PROCEEDINGS
     from hearing_core.domain import ACTOR_FIELDS
     from hearing_core.exports._common import DEBATE_TYPES, TARGET_KINDS
     from hearing_core.protection import SEALED_FIELDS

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from hearing_core.archive import WORKING_SET, HearingArchive
+from hearing_core.chain import GENESIS_DIGEST, chain_digest
 from hearing_core.errors import RecordError
-from hearing_core.records import GENESIS_DIGEST, chain_digest
 from hearing_core.testing import HearingBuilder
 
 

@@ -220,7 +220,7 @@ def test_a_progress_note_archived_before_it_was_sealed_still_imports(
 ) -> None:
     """An export made when a protected reporter's note was stored plain keeps importing and
     verifying: its digest covers the plain note, so the note is kept as archived."""
-    from hearing_core.records import chain_digest
+    from hearing_core.chain import chain_digest
 
     _, exported, _ = run("--store", str(store), "export", "prot")
     lines = [json.loads(line) for line in exported.splitlines()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hearing_core.event_view import RecordedEvent
 from hearing_core.hookspecs import hookimpl
 from hearing_core.projection import (
     ALL_HEARINGS,
@@ -21,7 +22,6 @@ from hearing_core.projection import (
     Table,
     handles,
 )
-from hearing_core.recorded import RecordedEvent
 from hearing_core.taxonomy import (
     DEFAULT_STAKEHOLDER_GROUPS,
     GCM_OBJECTIVES,

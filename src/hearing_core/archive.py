@@ -2,7 +2,7 @@
 
 This is the library API the CLI is a thin layer over: import, record,
 list, read back and follow the log.  Every write goes through
-:mod:`hearing_core.commands`, so import and the live path share one set of
+:mod:`hearing_core.applying`, so import and the live path share one set of
 rules, and every multi-event write is one transaction (all or nothing).
 """
 
@@ -27,16 +27,16 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
 
+from hearing_core.applying import apply_record, check_pledge_reference, schedule
 from hearing_core.bulk import BATCH, BulkWriter, bulk_writer
 from hearing_core.catalogue import validate_record
-from hearing_core.commands import apply_record, check_pledge_reference, schedule
 from hearing_core.domain import Hearing, event_record, hearing_id
 from hearing_core.errors import RecordError, StoreError, UnknownHearingError
 from hearing_core.event_types import generation
+from hearing_core.event_view import RecordedEvent
 from hearing_core.interchange import MAX_IMPORT_EVENTS
 from hearing_core.keystore import KeyStore
 from hearing_core.protection import key_id_of, reveal_record, seal_record
-from hearing_core.recorded import RecordedEvent
 from hearing_core.store import APP_NAME, StoreLocation, opening, resolve
 from hearing_core.transcodings import AttrsTranscoding
 from hearing_core.values import (

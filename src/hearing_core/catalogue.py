@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hearing_core.chain import float_free
 from hearing_core.errors import RecordError
-from hearing_core.records import float_free
 from hearing_core.text import check_text, plainly_safe
 
 if TYPE_CHECKING:  # jsonschema is imported when a record is first validated

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from hearing_core.recorded import RecordedEvent, freeze
+from hearing_core.event_view import RecordedEvent, freeze
 from hearing_core.shielding import IDENTIFYING_FIELDS, PERSON_FIELDS, WITHHELD, Protection, shield
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ what cannot have happened by raising :class:`~hearing_core.errors.RecordError`
 state; it never validates, so old records always replay.
 
 Every event carries ``digest``: the SHA-256 chain digest over its record and
-the digest before it (see :mod:`hearing_core.records`), computed when the
+the digest before it (see :mod:`hearing_core.chain`), computed when the
 event is triggered and stored with it.
 """
 
@@ -25,9 +25,9 @@ from eventsourcing.domain import Aggregate
 from hearing_core import gist as gists
 from hearing_core import rules
 from hearing_core.catalogue import required_fields
+from hearing_core.chain import GENESIS_DIGEST, to_json_value
 from hearing_core.errors import RecordError
 from hearing_core.event_types import Command, actor_fields, bind_to, declare, spec, specs
-from hearing_core.records import GENESIS_DIGEST, to_json_value
 from hearing_core.rules import check_timezone, default_taxonomy
 from hearing_core.values import Participant, ProgrammeItem, SegmentState, StakeholderGroup, TimeSpan
 

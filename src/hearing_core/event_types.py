@@ -24,7 +24,7 @@ import attrs
 
 from hearing_core.errors import RecordError
 
-#: A record: the JSON form of one event (see :mod:`hearing_core.records`).
+#: A record: the JSON form of one event (see :mod:`hearing_core.chain`).
 Record = Mapping[str, Any]
 
 #: A state rule: checks a schema-valid record against the hearing's state (``None`` for the

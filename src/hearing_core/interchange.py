@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from hearing_core.catalogue import field_order, validate_record
+from hearing_core.chain import dumps_line, ordered
 from hearing_core.errors import RecordError
-from hearing_core.records import dumps_line, ordered
 
 #: The longest line accepted, in bytes.  Longer lines are refused unread.
 MAX_LINE_BYTES = 1_000_000

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # imported for annotations only: keeps `hearing --help` fast
     from rich.console import RenderableType
 
     from hearing_core.corrections import Correction
-    from hearing_core.recorded import RecordedEvent
+    from hearing_core.event_view import RecordedEvent
 
 
 #: ``ReportRequest.hearing`` for a report over every hearing of the archive.

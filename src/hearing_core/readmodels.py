@@ -39,6 +39,7 @@ import sqlite_utils
 from rich.console import RenderableType
 
 from hearing_core.corrections import Correction, Resolved, resolve, shield_correction
+from hearing_core.event_view import RecordedEvent
 from hearing_core.keystore import create_owner_only
 from hearing_core.projection import (
     CORRECTION,
@@ -50,7 +51,6 @@ from hearing_core.projection import (
     ReportRequest,
 )
 from hearing_core.protection import open_value
-from hearing_core.recorded import RecordedEvent
 from hearing_core.shielding import Protection, shield
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ eventsourcing extends a recorder by overriding its insert method so that
 extra rows are written in the insert's transaction (its ``ProcessRecorder``
 adds tracking rows that way).  These recorders add the *archive chain*: for
 every stored event, a link digest over the previous link and the row's raw
-stored bytes (see :func:`hearing_core.records.link_digest`), kept in a table
+stored bytes (see :func:`hearing_core.chain.link_digest`), kept in a table
 of its own keyed by the event's notification id, written in the same
 transaction as the event.
 
@@ -30,7 +30,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from hearing_core.records import GENESIS_DIGEST, link_digest
+from hearing_core.chain import GENESIS_DIGEST, link_digest
 
 #: One stored event with its archive link: (notification id, originator id as 32 hex digits,
 #: version, topic, state, stored link or None).

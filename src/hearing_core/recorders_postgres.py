@@ -15,8 +15,8 @@ from psycopg import Cursor, pq
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from hearing_core.chain import GENESIS_DIGEST
 from hearing_core.recorders import ChainRow, next_links
-from hearing_core.records import GENESIS_DIGEST
 
 
 class PostgresArchiveRecorder(PostgresApplicationRecorder):

@@ -33,14 +33,14 @@ from typing import Any, ClassVar
 import sqlite_utils
 from rich.console import Console
 
+from hearing_core.applying import apply_record, schedule
 from hearing_core.catalogue import validate_record
-from hearing_core.commands import apply_record, schedule
 from hearing_core.domain import Hearing, event_record
+from hearing_core.event_view import RecordedEvent
 from hearing_core.keystore import KeyStore
 from hearing_core.projection import Projection, Report, ReportRequest
 from hearing_core.protection import key_id_of, reveal_record, seal_record
 from hearing_core.readmodels import ReadModels
-from hearing_core.recorded import RecordedEvent
 from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
 
 #: The keys of every protected participant a builder made, and of the sample hearing.

@@ -46,9 +46,9 @@ from uuid import UUID
 import attrs
 
 from hearing_core.archive import AGGREGATE_TOPIC, EVENT_TOPICS, HearingArchive
+from hearing_core.chain import GENESIS_DIGEST, chain_digest, link_digest
 from hearing_core.domain import Hearing, build_record, hearing_id
 from hearing_core.errors import HearingCoreError
-from hearing_core.records import GENESIS_DIGEST, chain_digest, link_digest
 
 #: Decodes a row's state bytes into a mapping (the archive's transcoder: JSON, no imports).
 Decoder = Callable[[bytes], Any]

@@ -17,12 +17,12 @@ from rich.console import RenderableType
 
 from hearing_core.archive import HearingArchive
 from hearing_core.errors import HearingCoreError
+from hearing_core.event_view import RecordedEvent
 from hearing_core.keystore import KeyStore, Tombstone
 from hearing_core.plugins import PluginHost, load_plugins
 from hearing_core.projection import ALL_HEARINGS, Projection, Report, ReportRequest
 from hearing_core.protection import key_id_of
 from hearing_core.readmodels import Failure, PluginError, ReadModels
-from hearing_core.recorded import RecordedEvent
 from hearing_core.rules import moment
 from hearing_core.shielding import Protection
 from hearing_core.store import check_role, resolve, store_identity

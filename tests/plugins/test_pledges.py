@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hearing_core import ALL_HEARINGS, Report, ReportRequest, csv_cell
+from hearing_core.event_view import RecordedEvent
 from hearing_core.readmodels import ReadModels
-from hearing_core.recorded import RecordedEvent
 from hearing_core.testing import (
     TEST_KEYS,
     HearingBuilder,

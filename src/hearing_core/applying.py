@@ -13,10 +13,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from hearing_core.chain import GENESIS_DIGEST, chain_digest
 from hearing_core.domain import Hearing, build_record, hearing_id
 from hearing_core.errors import RecordError
 from hearing_core.event_types import names_where, spec, specs
-from hearing_core.records import GENESIS_DIGEST, chain_digest
 from hearing_core.rules import (
     CLOCK_SKEW,
     OVERRUN,

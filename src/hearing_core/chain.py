@@ -59,7 +59,7 @@ def canonical_bytes(record: Mapping[str, Any]) -> bytes:
     and ~6x faster, so it is used there; floats (whose text the two write
     differently: ``1e-07`` against ``1e-7``), integers beyond 64 bits and
     anything but plain dicts, lists, tuples and scalars take the standard
-    encoder.  ``tests/test_records.py`` proves the identity.
+    encoder.  ``tests/test_chain.py`` proves the identity.
     """
     body = {k: v for k, v in record.items() if k != "digest"}
     if float_free(body):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hearing_core.records import canonical_bytes, chain_digest
+from hearing_core.chain import canonical_bytes, chain_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "events" / "samples" / "imrf-2022-msh.jsonl"
