@@ -36,7 +36,7 @@ from hearing_core.event_types import generation
 from hearing_core.event_view import RecordedEvent
 from hearing_core.interchange import MAX_IMPORT_EVENTS
 from hearing_core.keystore import KeyStore
-from hearing_core.protection import key_id_of, reveal_record, seal_record
+from hearing_core.protection import reveal_record, seal_for
 from hearing_core.store import APP_NAME, StoreLocation, opening, resolve
 from hearing_core.transcodings import AttrsTranscoding
 from hearing_core.values import (
@@ -493,19 +493,7 @@ class HearingArchive(Application[UUID]):
 
     def _seal(self, hearing: Hearing, record: Mapping[str, Any]) -> dict[str, Any]:
         """Encrypt a protected participant's fields before the event is made."""
-
-        def key_for(pid: str) -> str | None:
-            participant = hearing.participants.get(pid)
-            if participant is None or not participant.protected:
-                return None
-            return key_id_of(participant.name)
-
-        def corrected(seq: int) -> tuple[str, str | None]:
-            if not 1 <= seq <= len(hearing.event_types):
-                return "", None  # apply_record refuses it with a clear message
-            return hearing.event_types[seq - 1], hearing.actors.get(seq)
-
-        return seal_record(record, self.keys, key_for, corrected)
+        return seal_for(hearing, record, self.keys)
 
     def _check_pledge_elsewhere(
         self, pending: dict[str, Hearing], record: Mapping[str, Any]

@@ -18,7 +18,7 @@ import base64
 import re
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -26,6 +26,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hearing_core.errors import RecordError
 from hearing_core.event_types import sealed_fields
 from hearing_core.keystore import KeyFileError, KeyStore
+
+if TYPE_CHECKING:
+    from hearing_core.domain import Hearing
 
 ENVELOPE = re.compile(r"^enc1:([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]+={0,2})$")
 
@@ -129,6 +132,27 @@ def seal_record(
         key_id = key_for(actor) if actor is not None else None
     _seal_fields(out, fields, hearing, key_id, keys, "")
     return out
+
+
+def seal_for(hearing: Hearing, record: Mapping[str, Any], keys: KeyStore) -> dict[str, Any]:
+    """Seal ``record`` against ``hearing``'s state: who is protected, and what a correction corrects.
+
+    The one way every writer (import, the live path, the test builder) seals a record
+    before it is applied.
+    """
+
+    def key_for(pid: str) -> str | None:
+        participant = hearing.participants.get(pid)
+        if participant is None or not participant.protected:
+            return None
+        return key_id_of(participant.name)
+
+    def corrected(seq: int) -> tuple[str, str | None]:
+        if not 1 <= seq <= len(hearing.event_types):
+            return "", None  # apply_record refuses it with a clear message
+        return hearing.event_types[seq - 1], hearing.actors.get(seq)
+
+    return seal_record(record, keys, key_for, corrected)
 
 
 def _registration_key(record: dict[str, Any], keys: KeyStore) -> str | None:

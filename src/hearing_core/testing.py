@@ -39,7 +39,7 @@ from hearing_core.domain import Hearing, event_record
 from hearing_core.event_view import RecordedEvent
 from hearing_core.keystore import KeyStore
 from hearing_core.projection import Projection, Report, ReportRequest
-from hearing_core.protection import key_id_of, reveal_record, seal_record
+from hearing_core.protection import reveal_record, seal_for
 from hearing_core.readmodels import ReadModels
 from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
 
@@ -125,20 +125,7 @@ class HearingBuilder:
 
     def _seal(self, record: dict[str, Any]) -> dict[str, Any]:
         """Seal a protected participant's fields, as the archive does before recording."""
-        hearing = self.hearing
-
-        def key_for(pid: str) -> str | None:
-            participant = hearing.participants.get(pid)
-            if participant is None or not participant.protected:
-                return None
-            return key_id_of(participant.name)
-
-        def corrected(seq: int) -> tuple[str, str | None]:
-            if not 1 <= seq <= len(hearing.event_types):
-                return "", None
-            return hearing.event_types[seq - 1], hearing.actors.get(seq)
-
-        return seal_record(record, TEST_KEYS, key_for, corrected)
+        return seal_for(self.hearing, record, TEST_KEYS)
 
     def _tick(self, minutes: float = 1) -> str:
         now = self.clock
