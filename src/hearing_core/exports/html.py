@@ -23,6 +23,7 @@ from hearing_core.exports._common import (
     CorrectionNote,
     HearingView,
     Intervention,
+    Person,
     Segment,
     check_language_tag,
     clean,
@@ -248,6 +249,23 @@ def _row(term: str, *value: Child) -> _Node | None:
     return h("div", None, h("dt", None, term), h("dd", None, *value))
 
 
+def _protected_note(person: Person) -> _Node | None:
+    """The line under a protected speaker's heading (a pseudonym is shown, not a name)."""
+    if not person.protected:
+        return None
+    return h(
+        "p",
+        {"class": "protected-note"},
+        "This speaker's identity is protected: they are shown by a pseudonym.",
+    )
+
+
+def _who(person: Person) -> tuple[_Node | None, _Node | None]:
+    """The speaker's organization and stakeholder group, as rows of a ``meta`` list."""
+    organization = h("bdi", None, person.organization) if person.organization else None
+    return _row("Organization", organization), _row("Stakeholder group", person.group_label)
+
+
 def _intervention(view: HearingView, i: Intervention, language: str | None) -> _Node:
     person = view.person(i.speaker)
     heading_id = f"intervention-{i.seq}-speaker"
@@ -303,20 +321,11 @@ def _intervention(view: HearingView, i: Intervention, language: str | None) -> _
         "article",
         {"class": "intervention", "id": f"intervention-{i.seq}", "aria-labelledby": heading_id},
         h("h3", {"id": heading_id}, h("bdi", None, person.name)),
-        h(
-            "p",
-            {"class": "protected-note"},
-            "This speaker's identity is protected: they are shown by a pseudonym.",
-        )
-        if person.protected
-        else None,
+        _protected_note(person),
         h(
             "dl",
             {"class": "meta"},
-            _row(
-                "Organization", h("bdi", None, person.organization) if person.organization else None
-            ),
-            _row("Stakeholder group", person.group_label),
+            *_who(person),
             _row("Role", ROLE_LABELS.get(i.role, i.role)),
             _row("Time", _time(view, i.at), " \u2013 ", _time(view, i.ended_at)),
             _row("Language", original_name),
@@ -391,20 +400,11 @@ def _contribution(view: HearingView, c: Contribution) -> _Node:
             "aria-labelledby": heading_id,
         },
         h("h3", {"id": heading_id}, *heading),
-        h(
-            "p",
-            {"class": "protected-note"},
-            "This speaker's identity is protected: they are shown by a pseudonym.",
-        )
-        if person.protected
-        else None,
+        _protected_note(person),
         h(
             "dl",
             {"class": "meta"},
-            _row(
-                "Organization", h("bdi", None, person.organization) if person.organization else None
-            ),
-            _row("Stakeholder group", person.group_label),
+            *_who(person),
             _row("Time", _time(view, c.at)),
             _row("Level", c.level.capitalize() if c.level else None),
             _row(
