@@ -547,6 +547,15 @@ OUTPUT_COMMANDS = [
     ("pledges", SLUG),
     ("status", SLUG),
     ("keys", "export", SLUG),
+    ("log", SLUG),
+    ("hearings",),
+    ("show", SLUG, "1"),
+    ("plugins",),
+    ("verify",),
+    ("verify", SLUG),
+    ("seal", SLUG),
+    ("seal",),
+    ("export", "--format"),
 ]
 
 
@@ -572,6 +581,98 @@ def test_output_dash_is_standard_output(
     assert result.exit_code in (0, 1), result.output  # audit gates absent groups with 1
     assert result.stdout.strip()
     assert list(here.iterdir()) == []  # no file named "-" (nor "-.part")
+
+
+#: Commands that print data, with what to give for it as JSON (or as is).
+DATA_COMMANDS = [
+    ("hearings", "--json"),
+    ("show", SLUG, "71", "--json"),
+    ("plugins", "--json"),
+    ("verify", "--json"),
+    ("seal", SLUG),
+    ("seal", "--json"),
+    ("log", SLUG, "--json"),
+    ("audit", SLUG, "--json"),
+]
+
+
+@pytest.mark.parametrize("command", DATA_COMMANDS, ids=" ".join)
+def test_output_into_a_file_is_what_standard_output_gets(
+    store: str, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    target = tmp_path / "out.json"
+    code, printed, err = run("--store", store, *command, plugins=None)
+    assert code == 0, err
+    code, out, err = run("--store", store, *command, "-o", str(target), plugins=None)
+    assert code == 0 and out == "", err
+    assert target.read_text(encoding="utf-8") == printed
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("out")] == ["out.json"]
+
+
+@pytest.mark.parametrize(
+    "command", [("hearings",), ("show", SLUG, "1"), ("plugins",)], ids=" ".join
+)
+def test_a_table_written_to_a_file_is_plain_text(
+    store: str, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    target = tmp_path / "out.txt"
+    code, out, err = run("--store", store, *command, "-o", str(target), plugins=None)
+    assert code == 0 and out == "", err
+    text = target.read_text(encoding="utf-8")
+    assert "\x1b" not in text and text.count("\n") > 2
+    assert (SLUG in text) if command[0] != "plugins" else ("transcript" in text)
+
+
+@pytest.mark.parametrize("command", OUTPUT_COMMANDS, ids=" ".join)
+def test_output_onto_a_folder_or_under_a_file_is_one_line(
+    store: str, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    plain = tmp_path / "a-file"
+    plain.write_text("kept", encoding="utf-8")
+    for target, why in (
+        (folder, f"cannot write {folder}: it is a folder"),
+        (plain / "out.txt", f"cannot write {plain / 'out.txt'}: {plain} is not a folder"),
+    ):
+        result = CliRunner().invoke(cli, ["--store", store, *command, "-o", str(target)])
+        assert result.exit_code == 1, result.output
+        assert result.stderr == f"error: {why}\n" and result.stdout == ""
+    assert list(folder.iterdir()) == [] and plain.read_text(encoding="utf-8") == "kept"
+
+
+def test_output_into_a_folder_without_write_permission_is_one_line(tmp_path: Path) -> None:
+    """Run as a user who may not write there (root may write anywhere: then as nobody)."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="hearing-perm-"))
+    try:
+        base.chmod(0o755)
+        store = base / "s.db"
+        assert run("--store", str(store), "import", str(SAMPLE))[0] == 0
+        for f in base.iterdir():
+            f.chmod(0o644)
+        locked = base / "locked"
+        locked.mkdir(mode=0o555)
+        locked.chmod(0o555)
+        target = locked / "out.json"
+        command = [sys.executable, "-m", "hearing_core", "--store", str(store)]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        for args in (("hearings",), ("seal", SLUG), ("show", SLUG, "1"), ("plugins",)):
+            done = subprocess.run(
+                [*command, *args, "-o", str(target)],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "HEARING_PLUGINS": ""},
+                check=False,
+            )
+            assert done.returncode == 1, done.stderr
+            assert done.stderr == f"error: cannot write {target}: folder {locked} is not writable\n"
+            assert done.stdout == "" and list(locked.iterdir()) == []
+    finally:
+        shutil.rmtree(base)
 
 
 # --- issue 12: user text is never terminal markup or an emoji code ------------------------

@@ -264,6 +264,12 @@ def _conventional(command: click.Command) -> click.Command:
         hearing = isinstance(param, click.Argument) and param.name == "hearing"
         if hearing and param._custom_shell_complete is None:
             param._custom_shell_complete = complete_hearing
+        if isinstance(param, click.Option) and "-o" in param.opts:
+            # A plugin's own -o too: `-o -` is standard output and a bad path is one line.
+            from hearing_core.cli.output import OUTPUT_PATH
+
+            param.type = OUTPUT_PATH
+            param.metavar = param.metavar or "FILE"
     # export's formats are files (jsonl, akn, popolo, ...): "--json" would mean nothing there.
     json_alias = command.name != "export" and "as_json" not in have
     if "fmt" in have and json_alias and command.callback is not None:

@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import attrs
 import click
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace
-from hearing_core.cli.output import check_writable, output_option, to_stdout, writing
+from hearing_core.cli.output import (
+    check_writable,
+    output_option,
+    print_renderable,
+    to_stdout,
+    write_text,
+    writing,
+)
 from hearing_core.gist import gist
 
 
@@ -25,13 +34,17 @@ from hearing_core.gist import gist
     "without HEARING.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@output_option()
 @click.pass_context
-def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: bool) -> None:
+def verify(
+    ctx: click.Context, hearing: str | None, seal: str | None, as_json: bool, output: Path | None
+) -> None:
     """Recompute the digest chain of HEARING, or the archive chain and every hearing's chain,
     from the stored bytes; exit 1 on any break, and on an empty or missing store.
 
     With --seal, also check that the sealed events are still those sealed, and list the
-    corrections recorded since that change them.
+    corrections recorded since that change them.  Breaks and mismatches are said on
+    standard error; with -o, the rest (or the JSON) goes into the file.
     """
     from hearing_core.errors import StoreError
     from hearing_core.verify import (
@@ -49,6 +62,7 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
         raise click.UsageError("an archive seal (@archive:...) is checked without a HEARING")
     if seal and not hearing and name != ARCHIVE:
         raise click.UsageError("a hearing's seal needs its HEARING (or give an @archive seal)")
+    check_writable(output)
     ws = workspace(ctx)
     if ws.location.path is not None and not ws.location.path.exists():
         raise StoreError(f"no store at {ws.location.display}: nothing to verify")
@@ -85,21 +99,18 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
             "seal_problem": seal_problem,
             "corrections_since_seal": [attrs.asdict(c) for c in corrections],
         }
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        write_text(output, json.dumps(doc, indent=2, ensure_ascii=False))
     else:
+        said: list[Text] = []  # what holds, for standard output or the file
         if archive_problem:
             err_console.print(Text(f"✗ archive: {archive_problem}"), soft_wrap=True)
         elif not hearing:
-            console.print(
-                Text(f"✓ archive: {whole.events} events, archive links intact, head {whole.head}"),
-                soft_wrap=True,
+            said.append(
+                Text(f"✓ archive: {whole.events} events, archive links intact, head {whole.head}")
             )
         for r in results:
             if r.ok:
-                console.print(
-                    Text(f"✓ {r.hearing}: {r.events} events, chain intact, head {r.head}"),
-                    soft_wrap=True,
-                )
+                said.append(Text(f"✓ {r.hearing}: {r.events} events, chain intact, head {r.head}"))
             else:
                 p = r.problem
                 assert p is not None
@@ -112,14 +123,15 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
         if seal_problem:
             err_console.print(Text(f"✗ seal mismatch: {seal_problem}"), soft_wrap=True)
         elif seal:
-            said = f"; {since} events recorded since" if since else ""
-            said += f", {len(corrections)} of them correcting sealed events:" if corrections else ""
-            console.print(Text(f"✓ matches the seal{said}"), soft_wrap=True)
-        for c in corrections:
-            console.print(
-                Text(f"  {c.hearing} #{c.position} corrects sealed #{c.corrects}: {c.reason}"),
-                soft_wrap=True,
-            )
+            more = f"; {since} events recorded since" if since else ""
+            more += f", {len(corrections)} of them correcting sealed events:" if corrections else ""
+            said.append(Text(f"✓ matches the seal{more}"))
+        said += [
+            Text(f"  {c.hearing} #{c.position} corrects sealed #{c.corrects}: {c.reason}")
+            for c in corrections
+        ]
+        if said or not to_stdout(output):
+            print_renderable(output, Group(*said), soft_wrap=True)
     if bad or seal_problem or archive_problem:
         sys.exit(1)
 
@@ -127,12 +139,21 @@ def verify(ctx: click.Context, hearing: str | None, seal: str | None, as_json: b
 @cli.command()
 @click.argument("hearing", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the seal as JSON.")
+@output_option()
 @click.pass_context
-def seal(ctx: click.Context, hearing: str | None, as_json: bool) -> None:
+def seal(ctx: click.Context, hearing: str | None, as_json: bool, output: Path | None) -> None:
     """Print HEARING's seal (HEARING:COUNT:DIGEST), or without HEARING the whole archive's
-    (@archive:COUNT:HEAD, the archive chain's head): for publishing or signing."""
+    (@archive:COUNT:HEAD, the archive chain's head): for publishing or signing.
+
+    \b
+    Examples:
+      hearing seal imrf-2022-msh
+      hearing seal -o archive.seal
+      hearing seal imrf-2022-msh --json
+    """
     from hearing_core.verify import verify_archive, verify_hearing
 
+    check_writable(output)
     archive = workspace(ctx).archive
     if hearing:
         result = verify_hearing(archive, hearing)
@@ -150,25 +171,27 @@ def seal(ctx: click.Context, hearing: str | None, as_json: bool) -> None:
     if not ok:
         err_console.print(Text(f"refusing to seal a broken record: {why}"), soft_wrap=True)
         sys.exit(1)
-    if as_json:
-        click.echo(json.dumps({"hearing": hearing, "events": events, "head": head, "seal": sealed}))
-    else:
-        click.echo(sealed)
+    doc = {"hearing": hearing, "events": events, "head": head, "seal": sealed}
+    write_text(output, json.dumps(doc) if as_json else sealed)
 
 
 @cli.command()
 @click.argument("hearing")
 @click.argument("position", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+@output_option()
 @click.pass_context
-def show(ctx: click.Context, hearing: str, position: int, as_json: bool) -> None:
+def show(
+    ctx: click.Context, hearing: str, position: int, as_json: bool, output: Path | None
+) -> None:
     """Print the event at POSITION of HEARING, with every correction of it.
 
     \b
     Examples:
       hearing show imrf-2022-msh 71
-      hearing show imrf-2022-msh 71 --json
+      hearing show imrf-2022-msh 71 --json -o event-71.json
     """
+    check_writable(output)
     ws = workspace(ctx)
     records = list(ws.archive.records(hearing))
     if not 1 <= position <= len(records):
@@ -180,27 +203,27 @@ def show(ctx: click.Context, hearing: str, position: int, as_json: bool) -> None
         r for r in records if r["type"] == "CorrectionIssued" and r["corrects"] == position
     ]
     if as_json:
-        click.echo(
-            json.dumps({"event": event, "corrections": corrections}, ensure_ascii=False, indent=2)
-        )
+        doc = {"event": event, "corrections": corrections}
+        write_text(output, json.dumps(doc, ensure_ascii=False, indent=2))
         return
     table = Table("field", "value", title=Text(f"{hearing} #{position} {event['type']}"))
     for key, value in event.items():
         table.add_row(
             key, Text(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
         )
-    console.print(table)
+    parts: list[Any] = [table]
     for c in corrections:
-        console.print(Text(f"corrected by #{c['seq']} at {c['at']}: {gist(c)}"))
-        for field, new in c["changes"].items():
-            console.print(
-                Text(
-                    f"  {field}: {json.dumps(event.get(field), ensure_ascii=False)} -> "
-                    f"{json.dumps(new, ensure_ascii=False)}"
-                )
+        parts.append(Text(f"corrected by #{c['seq']} at {c['at']}: {gist(c)}"))
+        parts += [
+            Text(
+                f"  {field}: {json.dumps(event.get(field), ensure_ascii=False)} -> "
+                f"{json.dumps(new, ensure_ascii=False)}"
             )
+            for field, new in c["changes"].items()
+        ]
     if not corrections:
-        console.print("No corrections.")
+        parts.append(Text("No corrections."))
+    print_renderable(output, Group(*parts))
 
 
 @cli.command()

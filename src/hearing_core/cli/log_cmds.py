@@ -15,7 +15,13 @@ from rich.table import Table
 from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace, workspace_host
-from hearing_core.cli.output import check_writable, output_option, print_renderable, writing
+from hearing_core.cli.output import (
+    check_writable,
+    output_option,
+    print_renderable,
+    write_text,
+    writing,
+)
 from hearing_core.gist import gist
 from hearing_core.interchange import MAX_IMPORT_BYTES, MAX_IMPORT_EVENTS, read_lines, write_lines
 from hearing_core.store import sqlite_file_kind
@@ -217,7 +223,7 @@ def export(
         else all_exporters(workspace_host(ctx))
     )
     if not fmt:
-        _list_formats(describe(registered))
+        _list_formats(describe(registered), output)
         return
     if hearing is None:
         raise click.UsageError("Missing argument 'HEARING'.")
@@ -238,11 +244,11 @@ def export(
     _write(output, lambda stream: exporter.write(records, stream, request))
 
 
-def _list_formats(rows: list[Any]) -> None:
+def _list_formats(rows: list[Any], output: Path | None) -> None:
     table = Table("format", "plugin", "description", title="Export formats")
     for row in rows:
         table.add_row(row["format"], row["plugin"], Text(row["description"]))
-    console.print(table)
+    print_renderable(output, table)
 
 
 def _write(output: Path | None, writer: Any) -> None:
@@ -253,37 +259,36 @@ def _write(output: Path | None, writer: Any) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@output_option()
 @click.pass_context
-def hearings(ctx: click.Context, as_json: bool) -> None:
+def hearings(ctx: click.Context, as_json: bool, output: Path | None) -> None:
     """List the hearings in the store.
 
     \b
     Examples:
       hearing hearings
-      hearing --store postgresql://archive@db/hearings hearings --json
+      hearing --store postgresql://archive@db/hearings hearings --json -o hearings.json
     """
+    check_writable(output)
     ws = workspace(ctx)
     rows = ws.archive.hearings()
     if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "hearing": h.slug,
-                        "title": h.title,
-                        "date": h.date,
-                        "events": h.events,
-                        "closed": h.closed,
-                    }
-                    for h in rows
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        doc = [
+            {
+                "hearing": h.slug,
+                "title": h.title,
+                "date": h.date,
+                "events": h.events,
+                "closed": h.closed,
+            }
+            for h in rows
+        ]
+        write_text(output, json.dumps(doc, ensure_ascii=False, indent=2))
         return
     if not rows:
-        console.print(f"No hearings in {ws.location.display} yet. Try `hearing demo`.")
+        print_renderable(
+            output, Text(f"No hearings in {ws.location.display} yet. Try `hearing demo`.")
+        )
         return
     table = Table(
         "hearing", "date", "events", "state", "title", title=f"Hearings in {ws.location.display}"
@@ -292,7 +297,7 @@ def hearings(ctx: click.Context, as_json: bool) -> None:
         table.add_row(
             Text(h.slug), h.date, str(h.events), "closed" if h.closed else "open", Text(h.title)
         )
-    console.print(table)
+    print_renderable(output, table)
 
 
 @cli.command()

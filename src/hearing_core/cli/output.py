@@ -25,10 +25,16 @@ def to_stdout(output: Path | str | None) -> bool:
     return output is None or str(output) == "-"
 
 
+#: The type of every ``-o``: a path, or ``-``.  What is wrong with the path (a folder, a
+#: missing or read-only folder) is said by :func:`check_writable`, the same way everywhere.
+OUTPUT_PATH = click.Path(allow_dash=True, path_type=Path)
+
+
 def output_option(**kwargs: Any) -> Callable[[Any], Any]:
     """The ``-o/--output`` option, the same on every command."""
     settings: dict[str, Any] = {
-        "type": click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+        "type": OUTPUT_PATH,
+        "metavar": "FILE",
         "help": "Write here instead of standard output (- is standard output).",
     }
     settings.update(kwargs)
@@ -81,16 +87,25 @@ def writing(output: Path | str | None, *, mode: int | None = None) -> Iterator[T
         raise
 
 
-def print_renderable(output: Path | str | None, renderable: Any, *, width: int = 120) -> None:
-    """Print a rich renderable to the terminal console, or plain into the file."""
+def write_text(output: Path | str | None, text: str) -> None:
+    """Write ``text`` (a JSON document, a seal) and a final newline to ``output``."""
+    with writing(output) as stream:
+        stream.write(text if text.endswith("\n") else text + "\n")
+
+
+def print_renderable(
+    output: Path | str | None, renderable: Any, *, width: int = 120, soft_wrap: bool = False
+) -> None:
+    """Print a rich renderable (several: a ``rich.console.Group``) to the terminal console,
+    or plain into the file.  ``soft_wrap`` keeps lines of text whole."""
     if to_stdout(output):
         from hearing_core.cli import console
 
-        console.print(renderable)
+        console.print(renderable, soft_wrap=soft_wrap)
         return
     from rich.console import Console
 
     with writing(output) as stream:
         Console(
             file=stream, width=width, highlight=False, markup=False, emoji=False, no_color=True
-        ).print(renderable)
+        ).print(renderable, soft_wrap=soft_wrap)

@@ -9,12 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace
-from hearing_core.cli.output import check_writable, output_option, to_stdout, writing
+from hearing_core.cli.output import (
+    check_writable,
+    output_option,
+    print_renderable,
+    to_stdout,
+    write_text,
+    writing,
+)
 from hearing_core.projection import ALL_HEARINGS, Report, ReportRequest
 
 
@@ -151,17 +159,19 @@ def _follow(ws: Any, interval: float, stop: threading.Event) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@output_option()
 @click.pass_context
-def plugins(ctx: click.Context, as_json: bool) -> None:
+def plugins(ctx: click.Context, as_json: bool, output: Path | None) -> None:
     """Show each plugin, its version, its projections, their positions and failures.
 
     \b
     Examples:
       hearing plugins
-      hearing plugins --json
+      hearing plugins --json -o plugins.json
     """
     import json
 
+    check_writable(output)
     ws = workspace(ctx)
     host = ws.host
     _ = host.projections  # collect them now, so each plugin's list (and failures) is complete
@@ -195,7 +205,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
             }
         )
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        write_text(output, json.dumps(rows, indent=2))
         return
     table = Table("plugin", "version", "projection", "position", "status", title="Plugins")
     for row in rows:
@@ -207,9 +217,8 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
             table.add_row(
                 row["plugin"], row["version"] or "-", p["name"], str(p["position"]), pstatus
             )
-    console.print(table)
-    if not rows:
-        console.print("No plugins loaded (check HEARING_PLUGINS / HEARING_PLUGINS_BLOCK).")
+    none = "No plugins loaded (check HEARING_PLUGINS / HEARING_PLUGINS_BLOCK)."
+    print_renderable(output, Group(table, Text(none)) if not rows else table)
 
 
 def emit(result: Any, output: Path | None) -> None:
