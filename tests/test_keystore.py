@@ -191,3 +191,87 @@ def test_keystore_errors_are_key_file_errors(tmp_path: Path) -> None:
     with pytest.raises(KeyFileError, match="does not exist"):
         KeyStore(tmp_path / "none.keys").get("AAAAAAAAAAAAAAAA")
     assert not (tmp_path / "none.keys").exists()  # reading never creates it
+
+
+# --- issue 12: the key file is tied to the store's id, not its path ----------------------
+
+
+def _store_id(db: Path) -> str:
+    from hearing_core.store import store_identity
+
+    found = store_identity(resolve(str(db)), create=False)
+    assert found is not None
+    return found
+
+
+def _owner(keys: Path) -> list[tuple[str]]:
+    with sqlite3.connect(keys) as db:
+        return db.execute("SELECT store_id FROM belongs_to").fetchall()
+
+
+def _behind(db: Path) -> dict[str, int]:
+    """How far each read model is behind the log, as `hearing plugins` says (no catch-up)."""
+    code, out, err = run("--store", str(db), "plugins", "--json")
+    assert code == 0, err
+    return {p["name"]: p["behind"] for row in json.loads(out) for p in row["projections"]}
+
+
+def test_the_key_file_names_its_store(store: Path) -> None:
+    assert _owner(store.with_name(store.name + ".keys")) == [(_store_id(store),)]
+
+
+@pytest.mark.parametrize("how", ["folder moved", "files renamed"])
+def test_moving_or_renaming_the_store_loses_nothing(store: Path, tmp_path: Path, how: str) -> None:
+    """The store, its key file and its read models moved together: protected words still
+    read, and the read models are used as they are (not rebuilt)."""
+    assert _behind(store) == {"transcript": 0}
+    moved = tmp_path / "elsewhere" / ("p.db" if how == "folder moved" else "renamed.db")
+    moved.parent.mkdir()
+    for f in list(store.parent.glob(store.name + "*")):
+        f.rename(moved.parent / f.name.replace(store.name, moved.name, 1))
+    assert _behind(moved) == {"transcript": 0}  # tied to the store id: nothing to rebuild
+    with sqlite3.connect(moved.with_name(moved.name + ".views")) as db:
+        generation = db.execute("SELECT value FROM _meta WHERE key = 'generation'").fetchone()
+    code, out, err = run("--store", str(moved), *REPORT)
+    assert code == 0 and WORDS in out, err
+    with sqlite3.connect(moved.with_name(moved.name + ".views")) as db:
+        assert db.execute("SELECT value FROM _meta WHERE key = 'generation'").fetchone() == (
+            generation
+        )
+    assert run("--store", str(moved), "forget", "prot", "p1", "--yes")[0] == 0
+
+
+def test_another_stores_key_file_is_refused_naming_both(store: Path, tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"  # the same events into a store of its own: keys of its own
+    other = tmp_path / "other" / "o.db"
+    other.parent.mkdir()
+    code, _, err = run("--store", str(other), "import", str(src))
+    assert code == 0, err
+    theirs = other.with_name(other.name + ".keys")
+    before = theirs.read_bytes()
+    code, out, err = run("--store", str(store), "--keys", str(theirs), "--views", "v.db", *REPORT)
+    assert code == 1 and out == ""
+    assert err == (
+        f"error: key file {theirs} belongs to store {_store_id(other)}, not to this store "
+        f"({_store_id(store)}): give this store's key file with --keys\n"
+    )
+    assert theirs.read_bytes() == before
+    code, _, err = run(
+        "--store", str(store), "--keys", str(theirs), "forget", "prot", "p1", "--yes"
+    )
+    assert code == 1 and "belongs to store" in err
+    assert theirs.read_bytes() == before
+
+
+def test_a_key_file_of_an_earlier_version_is_adopted(store: Path) -> None:
+    keys = store.with_name(store.name + ".keys")
+    with sqlite3.connect(keys) as db:
+        db.execute("DROP TABLE belongs_to")  # as earlier versions wrote it: no store named
+    for p in store.parent.glob(store.name + ".views*"):
+        p.unlink()  # the report must rebuild, so it reads the key file
+    code, out, err = run("--store", str(store), *REPORT)
+    assert code == 0 and WORDS in out, err
+    assert _owner(keys) == [(_store_id(store),)]
+    other = KeyStore(keys, "store-someone-else")
+    with pytest.raises(KeyFileError, match=f"belongs to store {_store_id(store)}"):
+        other.get("AAAAAAAAAAAAAAAA")

@@ -7,6 +7,12 @@ forget``) makes everything encrypted under it unreadable for good, while the
 event log stays intact and verifiable.  ``secure_delete`` makes SQLite zero
 the deleted key's bytes in the file, and the file is vacuumed afterwards.
 
+The key file is tied to its store's id (:func:`hearing_core.store.store_identity`),
+not to a path: the store's folder can be moved or renamed with its key file
+and nothing is lost, while a key file of another store is refused in one line
+naming both ids.  A key file of an earlier version, which names no store, is
+adopted by the first store that opens it.
+
 A destroyed key leaves a tombstone (when, and that it was on purpose), and so
 does a key an archive was imported without: a key id with neither a key nor a
 tombstone means the key file is not the one this archive was recorded with (it
@@ -23,6 +29,7 @@ import json
 import os
 import secrets
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,8 +69,12 @@ def create_owner_only(path: Path) -> None:
 class KeyStore:
     """Keys by id; ids are random and say nothing about the person."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, store_id: str | None = None) -> None:
+        """Keys in the file at ``path`` (``:memory:`` for none on disk), for the store
+        whose id is ``store_id`` (None: not checked, as for an empty store of an
+        earlier version)."""
         self.path = path
+        self.store_id = store_id
         self._conn: sqlite3.Connection | None = None
         # Keys made for records not yet saved: written only when the records are.
         self._staged: dict[str, bytes] = {}
@@ -89,10 +100,12 @@ class KeyStore:
             create_owner_only(self.path)
         try:
             conn = sqlite3.connect(self.path, isolation_level=None)
+        except sqlite3.DatabaseError as e:
+            raise KeyFileError(f"key file {self.path} cannot be opened: {e}") from None
+        try:
             conn.execute("PRAGMA secure_delete=ON")
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             if tables and "keys" not in tables:
-                conn.close()
                 raise KeyFileError(f"{self.path} is not a key file (it holds no keys table)")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS keys (key_id TEXT PRIMARY KEY, key BLOB NOT NULL)"
@@ -101,10 +114,68 @@ class KeyStore:
                 "CREATE TABLE IF NOT EXISTS tombstones "
                 "(key_id TEXT PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL)"
             )
+            owner = self._owner(conn, adopted="belongs_to" in tables)
+            if owner is not None and owner != self.store_id:
+                raise KeyFileError(
+                    f"key file {self.path} belongs to store {owner}, not to this store "
+                    f"({self.store_id}): give this store's key file with --keys"
+                )
         except sqlite3.DatabaseError as e:
+            conn.close()
             raise KeyFileError(f"key file {self.path} is damaged: {e}") from None
+        except KeyFileError:
+            conn.close()
+            raise
         self._conn = conn
         return conn
+
+    def _owner(self, conn: sqlite3.Connection, *, adopted: bool) -> str | None:
+        """The id of the store this key file belongs to (None: not checked).
+
+        A file that names no store yet (new, or from an earlier version) is
+        adopted by this one: its id is written in, once (one row at most).
+        """
+        if self.store_id is None or self._in_memory:
+            return None
+        row = conn.execute("SELECT store_id FROM belongs_to").fetchone() if adopted else None
+        if row is None:  # written once; read (no write lock) on every later opening
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS belongs_to "
+                "(only INTEGER PRIMARY KEY CHECK (only = 1), store_id TEXT NOT NULL)"
+            )
+            conn.execute("INSERT OR IGNORE INTO belongs_to VALUES (1, ?)", (self.store_id,))
+            row = conn.execute("SELECT store_id FROM belongs_to").fetchone()
+        return str(row[0])
+
+    def check_store(self) -> None:
+        """Refuse now, not at first use, a key file that belongs to another store
+        (and adopt one of an earlier version).  A missing or empty file is left alone."""
+        if self._in_memory or self.store_id is None:
+            return
+        if self.path.exists() and self.path.stat().st_size:
+            self._db(create=False)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """The key file, with everything done inside committed together or not at all."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _one(self, query: str, key_id: str) -> tuple[Any, ...] | None:
+        """One row about ``key_id`` from a key file that must exist (never created here)."""
+        try:
+            row: tuple[Any, ...] | None = (
+                self._db(create=False).execute(query, (key_id,)).fetchone()
+            )
+        except sqlite3.DatabaseError as e:
+            raise KeyFileError(f"key file {self.path} is damaged: {e}") from None
+        return row
 
     def create(self) -> tuple[str, bytes]:
         """A new random key and its id, staged until :meth:`commit_staged`."""
@@ -127,15 +198,13 @@ class KeyStore:
     def commit_staged(self) -> None:
         """Write the staged keys (before the events that use them are saved)."""
         if self._staged or self._staged_not_given:
-            db = self._db()
-            db.execute("BEGIN")
-            db.executemany("INSERT INTO keys VALUES (?, ?)", list(self._staged.items()))
             at = _now()
-            db.executemany(
-                "INSERT OR IGNORE INTO tombstones VALUES (?, ?, ?)",
-                [(k, NOT_GIVEN, at) for k in sorted(self._staged_not_given)],
-            )
-            db.execute("COMMIT")
+            with self._transaction() as db:
+                db.executemany("INSERT INTO keys VALUES (?, ?)", list(self._staged.items()))
+                db.executemany(
+                    "INSERT OR IGNORE INTO tombstones VALUES (?, ?, ?)",
+                    [(k, NOT_GIVEN, at) for k in sorted(self._staged_not_given)],
+                )
             self.discard_staged()
 
     def discard_staged(self) -> None:
@@ -144,28 +213,14 @@ class KeyStore:
         self._staged_not_given.clear()
 
     def _held(self, key_id: str) -> bytes | None:
-        try:
-            row = (
-                self._db(create=False)
-                .execute("SELECT key FROM keys WHERE key_id = ?", (key_id,))
-                .fetchone()
-            )
-        except sqlite3.DatabaseError as e:
-            raise KeyFileError(f"key file {self.path} is damaged: {e}") from None
+        row = self._one("SELECT key FROM keys WHERE key_id = ?", key_id)
         return None if row is None else bytes(row[0])
 
     def tombstone(self, key_id: str) -> Tombstone | None:
         """Why and since when the key is not held, if this file says so."""
         if key_id in self._staged_not_given:
             return Tombstone(key_id, NOT_GIVEN, _now())
-        try:
-            row = (
-                self._db(create=False)
-                .execute("SELECT kind, at FROM tombstones WHERE key_id = ?", (key_id,))
-                .fetchone()
-            )
-        except sqlite3.DatabaseError as e:
-            raise KeyFileError(f"key file {self.path} is damaged: {e}") from None
+        row = self._one("SELECT kind, at FROM tombstones WHERE key_id = ?", key_id)
         return None if row is None else Tombstone(key_id, row[0], row[1])
 
     def get(self, key_id: str) -> bytes | None:
@@ -202,14 +257,12 @@ class KeyStore:
             else:
                 why = f"was never given to this store (its archive was imported without it on {gone.at})"
             raise KeyFileError(f"key {key_id} {why}; key file {self.path}")
-        db = self._db()
         gone = Tombstone(key_id, FORGOTTEN, _now())
-        db.execute("BEGIN")
-        db.execute("DELETE FROM keys WHERE key_id = ?", (key_id,))
-        db.execute(
-            "INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)", (key_id, gone.kind, gone.at)
-        )
-        db.execute("COMMIT")
+        with self._transaction() as db:
+            db.execute("DELETE FROM keys WHERE key_id = ?", (key_id,))
+            db.execute(
+                "INSERT OR REPLACE INTO tombstones VALUES (?, ?, ?)", (key_id, gone.kind, gone.at)
+            )
         db.execute("VACUUM")
         return gone
 
@@ -243,16 +296,16 @@ class KeyStore:
             forgotten = [(k, FORGOTTEN, str(v)) for k, v in doc.get("forgotten", {}).items()]
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise HearingCoreError(f"{path}: cannot read keys: {e}") from None
-        db = self._db()
-        before = db.total_changes
-        db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?)", items)
-        added = db.total_changes - before
-        # A key given now is no longer "not given".
-        db.executemany(
-            "DELETE FROM tombstones WHERE key_id = ? AND kind = ?",
-            [(k, NOT_GIVEN) for k, _ in items],
-        )
-        db.executemany("INSERT OR IGNORE INTO tombstones VALUES (?, ?, ?)", forgotten)
+        with self._transaction() as db:
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO keys VALUES (?, ?)", items)
+            added = db.total_changes - before
+            # A key given now is no longer "not given".
+            db.executemany(
+                "DELETE FROM tombstones WHERE key_id = ? AND kind = ?",
+                [(k, NOT_GIVEN) for k, _ in items],
+            )
+            db.executemany("INSERT OR IGNORE INTO tombstones VALUES (?, ?, ?)", forgotten)
         return added
 
     def close(self) -> None:

@@ -68,7 +68,10 @@ class Workspace:
 
     @cached_property
     def archive(self) -> HearingArchive:
-        return HearingArchive(self.location, KeyStore(self.keys_path))
+        # The key file is tied to the store's id: another store's is refused, not misread.
+        keys = KeyStore(self.keys_path, self.store_id)
+        keys.check_store()
+        return HearingArchive(self.location, keys)
 
     @property
     def host(self) -> PluginHost:
