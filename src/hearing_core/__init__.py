@@ -36,7 +36,6 @@ from hearing_core.taxonomy import (
 from hearing_core.text import csv_cell, escape_markdown, strip_controls
 
 if TYPE_CHECKING:
-    from hearing_core.cli.report_cmds import report_command, run_report
     from hearing_core.corrections import (
         AppliedCorrection,
         CorrectedRecord,
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
         apply_corrections,
         pseudonyms,
     )
+    from hearing_core.reports import report_command, run_report
     from hearing_core.shielding import IDENTIFYING_FIELDS, WITHHELD
 
 __version__ = "0.1.0"
@@ -88,8 +88,8 @@ __all__ = [
 #: Names imported on first use, by module: they pull in the domain, eventsourcing and
 #: cryptography, and every `hearing` command (``--help`` included) imports this package.
 _LAZY = {
-    "report_command": "hearing_core.cli.report_cmds",
-    "run_report": "hearing_core.cli.report_cmds",
+    "report_command": "hearing_core.reports",
+    "run_report": "hearing_core.reports",
     "AppliedCorrection": "hearing_core.corrections",
     "CorrectedRecord": "hearing_core.corrections",
     "Correction": "hearing_core.corrections",

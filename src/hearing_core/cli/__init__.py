@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
 from hearing_core import __version__
 from hearing_core.errors import HearingCoreError
-
-#: Terminal output.  User text is never markup, emoji codes (``:x:``) or highlighted:
-#: messages that want style pass ``rich.text.Text`` objects built by the code.
-console = Console(highlight=False, markup=False, emoji=False)
-err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
+from hearing_core.output import console as console  # never markup nor emoji codes
+from hearing_core.output import err_console as err_console
+from hearing_core.output import output_path_type
+from hearing_core.reports import OPEN_WORKSPACE
 
 #: Commands that may create a store where there is none; every other command refuses
 #: a missing store (a typo in --store must not pass for an empty archive).
@@ -179,6 +177,7 @@ def cli(
     """
     obj = ctx.ensure_object(dict)
     obj.update(store=store, views=views, keys=keys, plugins_dir=plugins_dir)
+    obj[OPEN_WORKSPACE] = workspace  # how report commands (hearing_core.reports) open it
 
 
 def workspace(ctx: click.Context) -> Any:
@@ -266,9 +265,7 @@ def _conventional(command: click.Command) -> click.Command:
             param._custom_shell_complete = complete_hearing
         if isinstance(param, click.Option) and "-o" in param.opts:
             # A plugin's own -o too: `-o -` is standard output and a bad path is one line.
-            from hearing_core.cli.output import OUTPUT_PATH
-
-            param.type = OUTPUT_PATH
+            param.type = output_path_type()
             param.metavar = param.metavar or "FILE"
     # export's formats are files (jsonl, akn, popolo, ...): "--json" would mean nothing there.
     json_alias = command.name != "export" and "as_json" not in have

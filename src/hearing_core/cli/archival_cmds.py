@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace
-from hearing_core.cli.output import (
+from hearing_core.gist import gist
+from hearing_core.output import (
     check_writable,
     output_option,
     print_renderable,
@@ -22,7 +23,6 @@ from hearing_core.cli.output import (
     write_text,
     writing,
 )
-from hearing_core.gist import gist
 
 
 @cli.command()

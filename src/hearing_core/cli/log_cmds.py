@@ -15,15 +15,15 @@ from rich.table import Table
 from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace, workspace_host
-from hearing_core.cli.output import (
+from hearing_core.gist import gist
+from hearing_core.interchange import MAX_IMPORT_BYTES, MAX_IMPORT_EVENTS, read_lines, write_lines
+from hearing_core.output import (
     check_writable,
     output_option,
     print_renderable,
     write_text,
     writing,
 )
-from hearing_core.gist import gist
-from hearing_core.interchange import MAX_IMPORT_BYTES, MAX_IMPORT_EVENTS, read_lines, write_lines
 from hearing_core.store import sqlite_file_kind
 
 

@@ -1,10 +1,15 @@
-"""Commands over the read models: replay, plugins, report, and the report-command factory."""
+"""Commands over the read models: replay, plugins and report.
+
+``report_command`` and ``run_report``, which plugins build report commands with, live
+in :mod:`hearing_core.reports`; they are re-exported here for plugins that imported
+them from this module.
+"""
 
 from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +20,15 @@ from rich.table import Table
 from rich.text import Text
 
 from hearing_core.cli import cli, console, err_console, workspace
-from hearing_core.cli.output import (
+from hearing_core.output import (
     check_writable,
     output_option,
     print_renderable,
-    to_stdout,
     write_text,
-    writing,
 )
-from hearing_core.projection import ALL_HEARINGS, Report, ReportRequest
+from hearing_core.reports import report_command, report_options, run_report
+
+__all__ = ["report_command", "report_options", "run_report"]
 
 
 def _progress_bar(total: int, label: str) -> tuple[Progress, Callable[[int], None]]:
@@ -219,151 +224,6 @@ def plugins(ctx: click.Context, as_json: bool, output: Path | None) -> None:
             )
     none = "No plugins loaded (check HEARING_PLUGINS / HEARING_PLUGINS_BLOCK)."
     print_renderable(output, Group(table, Text(none)) if not rows else table)
-
-
-def emit(result: Any, output: Path | None) -> None:
-    """Print a rendered report (text, rich renderable or Report) and honour its exit code."""
-    exit_code, message = 0, None
-    if isinstance(result, Report):
-        result, exit_code, message = result.content, result.exit_code, result.message
-    if isinstance(result, str) and not result and message:
-        pass  # a verdict with nothing to show: only the message, on stderr
-    elif isinstance(result, str):
-        with writing(output) as stream:
-            stream.write(result)
-            if to_stdout(output) and not result.endswith("\n"):
-                stream.write("\n")
-    elif not to_stdout(output):
-        from rich.console import Console
-
-        with writing(output) as stream:
-            Console(
-                file=stream, width=120, highlight=False, markup=False, emoji=False, no_color=True
-            ).print(result, soft_wrap=isinstance(result, Text))
-    else:
-        # Text into a file or a pipe keeps its lines whole (no wrapping at 80 columns
-        # mid-phrase); on a terminal it wraps at the terminal's width.
-        console.print(result, soft_wrap=isinstance(result, Text) and not console.is_terminal)
-    if message:
-        err_console.print(message, markup=False)
-    if exit_code:
-        sys.exit(exit_code)
-
-
-def run_report(
-    ctx: click.Context,
-    projection: str,
-    hearing: str | None,
-    fmt: str | None,
-    *,
-    as_of: str | None = None,
-    uncorrected: bool = False,
-    output: Path | None = None,
-    **options: Any,
-) -> None:
-    """Render one projection's report and print it (the body of report commands).
-
-    ``hearing`` None asks for a report over the whole archive, for projections
-    that render one (point-in-time and uncorrected readings need a hearing).
-    """
-    check_writable(output)  # before any work: one line, nothing half-written
-    ws = workspace(ctx)
-    p = ws.host.projection(projection)
-    if not p.formats:
-        raise click.UsageError(f"projection {projection!r} renders no reports")
-    fmt = fmt or p.formats[0]
-    if fmt not in p.formats:
-        raise click.BadParameter(
-            f"{fmt!r}; {projection} renders {', '.join(p.formats)}", param_hint="--format"
-        )
-    if hearing is None:
-        if as_of is not None or uncorrected:
-            raise click.UsageError("--as-of and --uncorrected need a HEARING")
-    else:
-        ws.archive.hearing(hearing)  # a clear error for an unknown hearing
-    point = None if hearing is None else ws.as_of(hearing, as_of)
-    if point is not None:
-        # Projections may say back what was asked (the audit's status does: "as of 11:30").
-        options = {"as_of_position": point.position, **options}
-        if point.moment is not None:
-            options["as_of_time"] = point.moment.isoformat()
-    request = ReportRequest(hearing=hearing or ALL_HEARINGS, format=fmt, options=options)
-    upto = None if point is None else point.position
-    result = ws.report(projection, request, as_of=upto, uncorrected=uncorrected)
-    if point is not None and err_console.is_terminal:
-        # Said to the person at the terminal; scripts get the report alone on stdout.
-        err_console.print(f"{projection} of {hearing} {point.describe()}")
-    emit(result, output)
-
-
-def report_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every report command shares."""
-    for option in reversed(
-        [
-            click.argument("hearing"),
-            click.option(
-                "--format", "fmt", help="Report format (the projection's first by default)."
-            ),
-            click.option(
-                "--as-of",
-                help="As it stood at a position, or a time (ISO 8601, or HH:MM on the day).",
-            ),
-            click.option(
-                "--uncorrected", is_flag=True, help="As originally recorded, corrections ignored."
-            ),
-            output_option(),
-        ]
-    ):
-        f = option(f)
-    return f
-
-
-def report_command(
-    projection: str,
-    *,
-    name: str | None = None,
-    help: str | None = None,
-    options: Sequence[Callable[..., Any]] = (),
-) -> click.Command:
-    """Build a ``hearing NAME HEARING`` command that renders a projection's report.
-
-    Plugins call this in their ``register_commands`` hook; extra click
-    options become entries of :attr:`ReportRequest.options`.
-    """
-
-    @click.pass_context
-    def command(
-        ctx: click.Context,
-        /,
-        hearing: str,
-        fmt: str | None,
-        as_of: str | None,
-        uncorrected: bool,
-        output: Path | None,
-        **extra: Any,
-    ) -> None:
-        run_report(
-            ctx,
-            projection,
-            hearing,
-            fmt,
-            as_of=as_of,
-            uncorrected=uncorrected,
-            output=output,
-            **extra,
-        )
-
-    for option in reversed(list(options)):
-        command = option(command)
-    command = report_options(command)
-    shown = name or projection
-    examples = (
-        f"\n\n\b\nExamples:\n  hearing {shown} imrf-2022-msh\n"
-        f"  hearing {shown} imrf-2022-msh --as-of 11:00 -o {shown}.txt\n"
-        f"  hearing {shown} imrf-2022-msh --uncorrected"
-    )
-    text = help or f"Render the {projection} report."
-    return click.command(shown, help=text if "Examples:" in text else text + examples)(command)
 
 
 @cli.command("report")

@@ -1,9 +1,14 @@
-"""Where a command's output goes: standard output, or a file named by ``-o``.
+"""Where output goes: the terminal, standard output, or a file named by ``-o``.
 
 Every command that writes output takes ``-o``/``--output``; ``-o -`` (or no
 ``-o``) means standard output.  Files are written atomically (a ``.part``
 file, renamed when complete), and a path that cannot be written is one error
-line naming it, never a traceback.
+line naming it, never a traceback.  The terminal consoles never interpret user
+text as markup, emoji codes (``:x:``) or highlighting.
+
+Click is imported only by :func:`output_option` (building a command), so the report
+logic (:mod:`hearing_core.reports`) writes through this module without importing
+click or the command line (:mod:`hearing_core.cli`).
 """
 
 from __future__ import annotations
@@ -15,9 +20,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-import click
+from rich.console import Console
 
 from hearing_core.errors import HearingCoreError
+
+#: Terminal output.  User text is never markup, emoji codes (``:x:``) or highlighted:
+#: messages that want style pass ``rich.text.Text`` objects built by the code.
+console = Console(highlight=False, markup=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
 
 
 def to_stdout(output: Path | str | None) -> bool:
@@ -25,15 +35,21 @@ def to_stdout(output: Path | str | None) -> bool:
     return output is None or str(output) == "-"
 
 
-#: The type of every ``-o``: a path, or ``-``.  What is wrong with the path (a folder, a
-#: missing or read-only folder) is said by :func:`check_writable`, the same way everywhere.
-OUTPUT_PATH = click.Path(allow_dash=True, path_type=Path)
+def output_path_type() -> Any:
+    """The click type of every ``-o``: a path, or ``-``.  What is wrong with the path (a
+    folder, a missing or read-only folder) is said by :func:`check_writable`, the same
+    way on every command."""
+    import click
+
+    return click.Path(allow_dash=True, path_type=Path)
 
 
 def output_option(**kwargs: Any) -> Callable[[Any], Any]:
     """The ``-o/--output`` option, the same on every command."""
+    import click
+
     settings: dict[str, Any] = {
-        "type": OUTPUT_PATH,
+        "type": output_path_type(),
         "metavar": "FILE",
         "help": "Write here instead of standard output (- is standard output).",
     }
@@ -99,12 +115,8 @@ def print_renderable(
     """Print a rich renderable (several: a ``rich.console.Group``) to the terminal console,
     or plain into the file.  ``soft_wrap`` keeps lines of text whole."""
     if to_stdout(output):
-        from hearing_core.cli import console
-
         console.print(renderable, soft_wrap=soft_wrap)
         return
-    from rich.console import Console
-
     with writing(output) as stream:
         Console(
             file=stream, width=width, highlight=False, markup=False, emoji=False, no_color=True
