@@ -1,11 +1,25 @@
-"""``hearing demo``: record the sample IMRF 2022 hearing into a fresh store and show it."""
+"""``hearing demo``: record the sample IMRF 2022 hearing into a fresh store and show it.
+
+The demo names no plugin: it shows the view each loaded projection declares for it,
+as a ``demo`` mapping on the projection class::
+
+    demo = {"title": "Transcript (opening)", "format": "markdown", "lines": 30, "order": 1}
+
+``title`` heads the view; ``format`` is one of the projection's formats (Markdown is
+rendered for the terminal); ``options`` are report options; ``lines`` shows only the
+first lines; views are shown by ``order``, then projection name.  A projection
+without ``demo`` is not shown; a declaration that does not fit is said in one line and
+skipped, never a crash.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 from rich.panel import Panel
 from rich.rule import Rule
@@ -85,9 +99,11 @@ def demo(ctx: click.Context, into: Path) -> None:
     shown = ws.location.display  # never a password
     console.print(f"The whole record: hearing --store {shown} log {SAMPLE}", markup=False)
     failures = ws.catch_up()
-    for name, show in (("transcript", _transcript), ("summary", _summary), ("audit", _audit)):
-        if name in ws.host.projections:
-            show(ctx, ws)
+    views, problems = demo_views(ws.host.projections.values())
+    for view in views:
+        _show(ws, view)
+    for problem in problems:
+        console.print(problem, markup=False)
     for f in failures:
         console.print(f"projection {f.projection} stalled at {f.position}: {f.error}", markup=False)
     console.print(
@@ -129,31 +145,71 @@ def _opening_span(ws: Any) -> tuple[int, int]:
     return first, last
 
 
-def _render(ws: object, name: str, fmt: str, **options: object) -> object:
+@attrs.frozen
+class DemoView:
+    """The view a projection declares for the demo (its ``demo`` mapping, checked)."""
+
+    projection: str
+    title: str
+    format: str
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+    lines: int | None = None
+    order: int = 100
+
+    @classmethod
+    def declared(cls, projection: Any) -> DemoView | None:
+        """The projection's demo view (None: it declares none); ValueError if it does not fit."""
+        declared = getattr(projection, "demo", None)
+        if declared is None:
+            return None
+        if not isinstance(declared, Mapping):
+            raise ValueError("demo is not a mapping")
+        unknown = sorted(set(declared) - {"title", "format", "options", "lines", "order"})
+        if unknown:
+            raise ValueError(f"demo has unknown keys {', '.join(unknown)}")
+        title, fmt = declared.get("title"), declared.get("format")
+        options, lines = declared.get("options", {}), declared.get("lines")
+        order = declared.get("order", 100)
+        if not isinstance(title, str) or not title:
+            raise ValueError("demo needs a title")
+        if fmt not in projection.formats:
+            raise ValueError(f"demo format {fmt!r} is not one of {', '.join(projection.formats)}")
+        if not isinstance(options, Mapping):
+            raise ValueError("demo options are not a mapping")
+        if lines is not None and (not isinstance(lines, int) or lines < 1):
+            raise ValueError("demo lines is not a positive number")
+        if not isinstance(order, int):
+            raise ValueError("demo order is not a number")
+        return cls(projection.name, title, str(fmt), dict(options), lines, order)
+
+
+def demo_views(projections: Any) -> tuple[list[DemoView], list[str]]:
+    """The demo views the projections declare, in order; and one line per bad declaration."""
+    views, problems = [], []
+    for p in projections:
+        try:
+            view = DemoView.declared(p)
+        except ValueError as e:
+            problems.append(f"projection {p.name}: {e}; not shown")
+            continue
+        if view is not None:
+            views.append(view)
+    return sorted(views, key=lambda v: (v.order, v.projection)), problems
+
+
+def _show(ws: Any, view: DemoView) -> None:
+    from rich.markdown import Markdown
+
     from hearing_core.projection import Report, ReportRequest
 
-    result = ws.report(name, ReportRequest(SAMPLE, fmt, options))  # type: ignore[attr-defined]
-    return result.content if isinstance(result, Report) else result
-
-
-def _transcript(ctx: click.Context, ws: object) -> None:
-    console.print(Rule("Transcript (opening)"))
-    text = str(_render(ws, "transcript", "markdown"))
-    lines = text.splitlines()
-    from rich.markdown import Markdown
-
-    console.print(Markdown("\n".join(lines[:30])))
-    console.print(f"… ({len(lines) - 30} more lines)")
-
-
-def _summary(ctx: click.Context, ws: object) -> None:
-    console.print(Rule("Summary: digest for the opening plenary"))
-    digest = _render(ws, "summary", "markdown", section="digest")
-    from rich.markdown import Markdown
-
-    console.print(Markdown(str(digest)))
-
-
-def _audit(ctx: click.Context, ws: object) -> None:
-    console.print(Rule("Stakeholder-balance audit"))
-    console.print(_render(ws, "audit", "table"))
+    console.print(Rule(Text(view.title)))
+    result = ws.report(view.projection, ReportRequest(SAMPLE, view.format, dict(view.options)))
+    content = result.content if isinstance(result, Report) else result
+    if not isinstance(content, str):
+        console.print(content)  # a rich renderable (the audit's table)
+        return
+    lines = content.splitlines()
+    shown = "\n".join(lines[: view.lines] if view.lines else lines)
+    console.print(Markdown(shown) if view.format == "markdown" else Text(shown))
+    if view.lines and len(lines) > view.lines:
+        console.print(f"… ({len(lines) - view.lines} more lines)", markup=False)

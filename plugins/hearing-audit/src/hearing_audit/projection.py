@@ -62,6 +62,7 @@ class AuditProjection(Projection):
     """Stakeholder balance, programme adherence and the moderator's live view."""
 
     name: ClassVar[str] = NAME
+    demo = {"title": "Stakeholder-balance audit", "format": "table", "order": 3}
     # Written against contract v1: sees protected participants' identities and words in
     # clear, so its tables are personal data until it is ported to v2 (docs/plugins.md).
     needs: ClassVar[frozenset[str]] = frozenset({"identities", "words"})

@@ -97,6 +97,12 @@ class SummaryProjection(Projection):
     """Recommendations, pledges and summations, grouped for the hearing's summary."""
 
     name: ClassVar[str] = "summary"
+    demo = {
+        "title": "Summary: digest for the opening plenary",
+        "format": "markdown",
+        "options": {"section": "digest"},
+        "order": 2,
+    }
     # Written against contract v1: sees protected participants' identities and words in
     # clear, so its tables are personal data until it is ported to v2 (docs/plugins.md).
     needs: ClassVar[frozenset[str]] = frozenset({"identities", "words"})

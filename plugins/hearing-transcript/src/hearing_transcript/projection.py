@@ -62,6 +62,7 @@ class TranscriptProjection(Projection):
     """A hearing's transcript, segment by segment, with corrections applied and noted."""
 
     name: ClassVar[str] = "transcript"
+    demo = {"title": "Transcript (opening)", "format": "markdown", "lines": 30, "order": 1}
     version: ClassVar[int] = 2
     description: ClassVar[str] = (
         "Every intervention by segment, with speaker, organization, stakeholder group, role, "
