@@ -234,7 +234,13 @@ def test_sample_shares_sum_to_one_and_index_is_in_range() -> None:
         expected = (
             "over" if ratio > OVER_THRESHOLD else "under" if ratio < UNDER_THRESHOLD else "balanced"
         )
-        assert g["representation"] == expected
+        assert g["representation"] == ("absent" if g["absent"] else expected)
+    # A group never heard is "absent", not "under" (docs/auditor.md), and listed as absent only.
+    assert [g["group"] for g in doc["groups"] if g["representation"] == "absent"] == (
+        doc["absent_groups"]
+    )
+    assert doc["absent_groups"] == ["other_stakeholders"]
+    assert "other_stakeholders" not in doc["under_represented"]
     assert doc["over_represented"] == ["civil_society"]
 
 

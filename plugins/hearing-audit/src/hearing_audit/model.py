@@ -274,7 +274,7 @@ def compute_audit(snap: Snapshot) -> dict[str, Any]:
         row["time_share"] = time_share
         row["turn_share"] = t.turns / total_turns if total_turns else 0.0
         row["representation_ratio"] = ratio
-        row["representation"] = _representation(ratio)
+        row["representation"] = _representation(ratio, absent=t.turns == 0)
         groups.append(row)
 
     official_tally = tally(officials)
@@ -317,9 +317,13 @@ def compute_audit(snap: Snapshot) -> dict[str, Any]:
     }
 
 
-def _representation(ratio: float | None) -> str | None:
+def _representation(ratio: float | None, *, absent: bool) -> str | None:
+    """over, under or balanced by the ratio; absent for a group never heard (not "under",
+    as the docs and the page say); None when no stakeholder spoke at all (no ratio)."""
     if ratio is None:
         return None
+    if absent:
+        return "absent"
     if ratio > OVER_THRESHOLD:
         return "over"
     if ratio < UNDER_THRESHOLD:
