@@ -275,3 +275,17 @@ def test_a_key_file_of_an_earlier_version_is_adopted(store: Path) -> None:
     other = KeyStore(keys, "store-someone-else")
     with pytest.raises(KeyFileError, match=f"belongs to store {_store_id(store)}"):
         other.get("AAAAAAAAAAAAAAAA")
+
+
+def test_a_read_only_key_file_of_an_earlier_version_is_read_not_adopted(store: Path) -> None:
+    """Adopting writes the store's id in; a file that cannot be written is used as it is."""
+    keys = store.with_name(store.name + ".keys")
+    with sqlite3.connect(keys) as db:
+        db.execute("DROP TABLE belongs_to")
+    read_only = sqlite3.connect(f"{keys.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        assert KeyStore(keys, _store_id(store))._owner(read_only, adopted=False) is None
+    finally:
+        read_only.close()
+    with sqlite3.connect(keys) as db:
+        assert "belongs_to" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}

@@ -139,11 +139,14 @@ class KeyStore:
             return None
         row = conn.execute("SELECT store_id FROM belongs_to").fetchone() if adopted else None
         if row is None:  # written once; read (no write lock) on every later opening
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS belongs_to "
-                "(only INTEGER PRIMARY KEY CHECK (only = 1), store_id TEXT NOT NULL)"
-            )
-            conn.execute("INSERT OR IGNORE INTO belongs_to VALUES (1, ?)", (self.store_id,))
+            try:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS belongs_to "
+                    "(only INTEGER PRIMARY KEY CHECK (only = 1), store_id TEXT NOT NULL)"
+                )
+                conn.execute("INSERT OR IGNORE INTO belongs_to VALUES (1, ?)", (self.store_id,))
+            except sqlite3.OperationalError:
+                return None  # a read-only key file of an earlier version: read, not adopted
             row = conn.execute("SELECT store_id FROM belongs_to").fetchone()
         return str(row[0])
 
