@@ -388,9 +388,10 @@ def test_events_of_a_hearing_whose_first_event_is_gone_fail_verify(two: str) -> 
     assert named[f"id {hearing_id(OTHER).hex}"]["kind"] == "missing"
 
 
-def test_sqlite_insert_or_replace_with_the_guards_in_place_fails_verify(tmp_path: Path) -> None:
-    """The append-only triggers do not stop SQLite's REPLACE conflict clause (it deletes the
-    old row without firing DELETE triggers): the archive chain catches what it did."""
+def test_sqlite_insert_or_replace_beneath_the_guards_fails_verify(tmp_path: Path) -> None:
+    """The triggers refuse REPLACE (test_append_only.py), but whoever owns the file can drop
+    them first; SQLite's REPLACE then deletes the old row without firing DELETE triggers.
+    The archive chain catches what it did."""
     db = str(tmp_path / "hearings.db")
     assert run(db, "import", str(SAMPLE))[0] == 0
     conn = sqlite3.connect(db)
@@ -398,13 +399,12 @@ def test_sqlite_insert_or_replace_with_the_guards_in_place_fails_verify(tmp_path
         "SELECT originator_id, originator_version, topic, state FROM stored_events"
         " WHERE originator_version = 71"
     ).fetchone()
-    conn.execute(
-        "INSERT OR REPLACE INTO stored_events (originator_id, originator_version, topic, state)"
-        " VALUES (?, ?, ?, ?)",
-        row,
-    )
-    conn.commit()
     conn.close()
+    tamper(
+        db,
+        "INSERT OR REPLACE INTO {events} (originator_id, originator_version, topic, state)"
+        f" VALUES ('{row[0]}', {row[1]}, '{row[2]}', x'{bytes(row[3]).hex()}')",
+    )
     code, _, err = run(db, "verify")
     assert code == 1
     assert "the archive chain breaks at event 71 in log order" in err

@@ -40,6 +40,34 @@ ChainRow = tuple[int, str, int, str, bytes, str | None]
 SQLITE_LINKS_TABLE = "archive_links"
 
 
+def sqlite_guard_statements(table: str, key: str) -> list[str]:
+    """Triggers making ``table`` append-only, whatever the statement's conflict clause.
+
+    ``UPDATE`` and ``DELETE`` are refused outright.  An ``INSERT`` is refused
+    *before* SQLite resolves any conflict when a row with the same primary key
+    (``key``, a boolean SQL expression over ``NEW``) or the same rowid already
+    exists: ``INSERT OR REPLACE``/``REPLACE INTO`` would otherwise delete the old
+    row without firing a ``DELETE`` trigger (unless ``recursive_triggers`` is on),
+    an UPSERT would turn into an update, and ``OR IGNORE``/``DO NOTHING`` would
+    silently drop the write; every conflict is a loud refusal instead.  The rowid
+    test matters for an ``INSERT`` that names the rowid (the notification id)
+    explicitly; SQLite gives ``NEW.rowid`` as -1 (never a stored rowid) when it
+    picks the rowid itself.  The event table's first two triggers keep the names
+    earlier versions gave them, so ``IF NOT EXISTS`` leaves an older store's
+    triggers as they are and adds the rest when this version first opens it.
+    """
+    refuse = "BEGIN SELECT RAISE(ABORT, 'the hearing record is append-only: {} refused'); END"
+    exists = f"EXISTS (SELECT 1 FROM {table} WHERE ({key}) OR rowid = NEW.rowid)"  # noqa: S608
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+        + refuse.format("UPDATE"),
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+        + refuse.format("DELETE"),
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_overwrite BEFORE INSERT ON {table} "
+        f"WHEN {exists} " + refuse.format("INSERT over an existing row"),
+    ]
+
+
 def next_links(
     head: str, rows: Sequence[tuple[int, str, int, str, bytes]]
 ) -> list[tuple[int, str]]:
@@ -77,6 +105,17 @@ class SQLiteArchiveRecorder(SQLiteApplicationRecorder):
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {SQLITE_LINKS_TABLE} ("
             "notification_id INTEGER PRIMARY KEY, link TEXT NOT NULL)"
+        )
+        # The append-only guards: created with the tables, and added to an older
+        # store's tables when this version first opens it (they are all IF NOT EXISTS,
+        # so a store that has them takes no write lock here).
+        events = self.events_table_name
+        statements += sqlite_guard_statements(
+            events,
+            "originator_id = NEW.originator_id AND originator_version = NEW.originator_version",
+        )
+        statements += sqlite_guard_statements(
+            SQLITE_LINKS_TABLE, "notification_id = NEW.notification_id"
         )
         return statements
 

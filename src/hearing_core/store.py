@@ -218,7 +218,8 @@ def opening(location: StoreLocation) -> Iterator[None]:
     :class:`StoreError` if not), create the schema if need be, and take an
     advisory lock so that processes opening the same schema at once do not race
     in eventsourcing's ``CREATE TYPE/TABLE/FUNCTION`` statements.  After it:
-    install the append-only guards.  eventsourcing's own persistence errors
+    install the PostgreSQL append-only guards (SQLite's are created by the
+    recorder with its tables).  eventsourcing's own persistence errors
     while opening become a one-line :class:`StoreError` too.
     """
     if location.kind != "postgres":
@@ -227,8 +228,6 @@ def opening(location: StoreLocation) -> Iterator[None]:
                 yield
             except PersistenceError as e:
                 raise StoreError(f"cannot open store {location.display}: {_one_line(e)}") from e
-            if location.path is not None:
-                install_sqlite_guards(location.path)
         return
 
     connection = connect_postgres(location)  # a StoreError if psycopg is missing too
@@ -373,36 +372,6 @@ def _install_postgres_guards(conn: psycopg.Connection[Any], schema: str, table: 
                     "CREATE TRIGGER {name} " + when + " EXECUTE FUNCTION {schema}.{function}()"
                 )
                 conn.execute(statement.format(name=sql.Identifier(name), **ids))
-
-
-_SQLITE_GUARDS = """
-CREATE TRIGGER IF NOT EXISTS stored_events_no_update
-BEFORE UPDATE ON stored_events
-BEGIN SELECT RAISE(ABORT, 'the hearing record is append-only: UPDATE refused'); END;
-CREATE TRIGGER IF NOT EXISTS stored_events_no_delete
-BEFORE DELETE ON stored_events
-BEGIN SELECT RAISE(ABORT, 'the hearing record is append-only: DELETE refused'); END;
-"""
-
-_SQLITE_GUARD_NAMES = ("stored_events_no_update", "stored_events_no_delete")
-
-
-def install_sqlite_guards(path: Path) -> None:
-    """Make the event table refuse UPDATE and DELETE (idempotent).
-
-    Reads first, so that opening an archive that already has its guards takes
-    no write lock (other processes may be appending).
-    """
-    conn = sqlite3.connect(path, timeout=10)
-    try:
-        (have,) = conn.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)",
-            _SQLITE_GUARD_NAMES,
-        ).fetchone()
-        if have != len(_SQLITE_GUARD_NAMES):
-            conn.executescript(_SQLITE_GUARDS)
-    finally:
-        conn.close()
 
 
 # --- what a file holds, and the store's identity ----------------------------------------

@@ -1,0 +1,202 @@
+"""The append-only guard holds: no SQL path through the recorder's tables changes a stored row.
+
+SQLite: every conflict clause (``INSERT OR REPLACE``, ``REPLACE INTO``, UPSERT,
+``OR IGNORE/ABORT/FAIL/ROLLBACK``, ``ON CONFLICT DO NOTHING``) against every guarded
+table (the events and the archive chain's links) is refused, and the rows stay
+byte-identical; a store made before these guards gets them when it is next opened.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import SAMPLE
+from hearing_core.archive import open_archive
+from hearing_core.cli import cli
+from hearing_core.interchange import read_lines
+
+#: The guarded SQLite tables: name -> (its key columns, its other columns).
+SQLITE_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "stored_events": (("originator_id", "originator_version"), ("topic", "state")),
+    "archive_links": (("notification_id",), ("link",)),
+}
+
+#: Every way an INSERT can meet an existing row.  ``{t}`` the table, ``{cols}``/``{vals}``
+#: the row (its key kept, its other columns changed), ``{set}`` an UPSERT's assignment,
+#: ``{key}`` the key columns, ``{rowcols}``/``{rowvals}`` a new key on an existing rowid.
+CONFLICTS = {
+    "insert-or-replace": "INSERT OR REPLACE INTO {t} ({cols}) VALUES ({vals})",
+    "replace-into": "REPLACE INTO {t} ({cols}) VALUES ({vals})",
+    "insert-or-ignore": "INSERT OR IGNORE INTO {t} ({cols}) VALUES ({vals})",
+    "insert-or-abort": "INSERT OR ABORT INTO {t} ({cols}) VALUES ({vals})",
+    "insert-or-fail": "INSERT OR FAIL INTO {t} ({cols}) VALUES ({vals})",
+    "insert-or-rollback": "INSERT OR ROLLBACK INTO {t} ({cols}) VALUES ({vals})",
+    "upsert-do-update": "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT DO UPDATE SET {set}",
+    "upsert-key-do-update": (
+        "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT ({key}) DO UPDATE SET {set}"
+    ),
+    "upsert-do-nothing": "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT DO NOTHING",
+    "replace-on-rowid": "INSERT OR REPLACE INTO {t} ({rowcols}) VALUES ({rowvals})",
+    "upsert-on-rowid": (
+        "INSERT INTO {t} ({rowcols}) VALUES ({rowvals}) ON CONFLICT (rowid) DO UPDATE SET {set}"
+    ),
+    "update-or-replace": "UPDATE OR REPLACE {t} SET {set_plain} WHERE rowid = {rowid}",
+}
+
+
+def run(store: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--store", store, *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def imported_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store holding the sample (made once; each test works on a copy)."""
+    path = tmp_path_factory.mktemp("original") / "hearings.db"
+    app = open_archive(str(path))
+    try:
+        with SAMPLE.open("rb") as stream:
+            app.import_records(
+                (str(SAMPLE), line, record) for line, record in read_lines(stream, str(SAMPLE))
+            )
+    finally:
+        app.close()
+    return path
+
+
+@pytest.fixture
+def sqlite_store(imported_store: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    for f in imported_store.parent.glob(imported_store.name + "*"):
+        shutil.copy2(f, folder / f.name)
+    return folder / imported_store.name
+
+
+def table_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every guarded table, with its rowid, as stored (bytes as bytes)."""
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            t: conn.execute(f"SELECT rowid, * FROM {t} ORDER BY rowid").fetchall()
+            for t in SQLITE_TABLES
+        }
+    finally:
+        conn.close()
+
+
+def conflicting_statement(conn: sqlite3.Connection, table: str, clause: str) -> tuple[str, list]:
+    """``clause`` aimed at the 5th row of ``table``: same key (or same rowid), other values."""
+    key, other = SQLITE_TABLES[table]
+    cols = key + other
+    row = conn.execute(
+        f"SELECT rowid, {', '.join(cols)} FROM {table} ORDER BY rowid LIMIT 1 OFFSET 4"
+    ).fetchone()
+    rowid, values = row[0], list(row[1:])
+    changed = [*values[: len(key)], *(_changed(v) for v in values[len(key) :])]
+    if table == "stored_events":  # a new key on the existing rowid (its notification id)
+        rowcols = ("rowid", *cols)
+        rowvals = [rowid, "f" * 32, 1, *changed[len(key) :]]
+    else:  # notification_id is the rowid
+        rowcols, rowvals = cols, changed
+    assignment = ", ".join(f"{c} = excluded.{c}" for c in other)
+    statement = CONFLICTS[clause].format(
+        t=table,
+        cols=", ".join(cols),
+        vals=", ".join("?" * len(cols)),
+        key=", ".join(key),
+        set=assignment,
+        set_plain=", ".join(f"{c} = ?" for c in other),
+        rowid=rowid,
+        rowcols=", ".join(rowcols),
+        rowvals=", ".join("?" * len(rowcols)),
+    )
+    if clause in ("replace-on-rowid", "upsert-on-rowid"):
+        return statement, rowvals
+    if clause == "update-or-replace":
+        return statement, changed[len(key) :]
+    return statement, changed
+
+
+def _changed(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value + b" "
+    return f"{value}x"
+
+
+@pytest.mark.parametrize("table", sorted(SQLITE_TABLES))
+@pytest.mark.parametrize("clause", sorted(CONFLICTS))
+def test_sqlite_no_conflict_clause_changes_a_stored_row(
+    sqlite_store: Path, table: str, clause: str
+) -> None:
+    before = table_rows(sqlite_store)
+    conn = sqlite3.connect(sqlite_store)
+    try:
+        statement, params = conflicting_statement(conn, table, clause)
+        with pytest.raises(sqlite3.DatabaseError, match="the hearing record is append-only"):
+            conn.execute(statement, params)
+        conn.commit()
+    finally:
+        conn.close()
+    assert table_rows(sqlite_store) == before
+    code, _, err = run(str(sqlite_store), "verify")
+    assert code == 0, err
+
+
+def test_sqlite_guard_lets_new_rows_in(sqlite_store: Path) -> None:
+    """The guard refuses overwrites only: appending (what every import does) still works."""
+    conn = sqlite3.connect(sqlite_store)
+    try:
+        conn.execute(
+            "INSERT OR REPLACE INTO stored_events (originator_id, originator_version, topic, state)"
+            " VALUES (?, 1, 't', x'00')",
+            ("f" * 32,),
+        )
+        conn.rollback()
+    finally:
+        conn.close()
+
+
+#: The guards a store made by hearing_core before the conflict guards had: these two only.
+OLD_GUARDS = ("stored_events_no_update", "stored_events_no_delete")
+
+
+def triggers(path: Path) -> set[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    finally:
+        conn.close()
+
+
+def test_an_older_sqlite_store_gets_the_guards_when_opened(sqlite_store: Path) -> None:
+    conn = sqlite3.connect(sqlite_store)
+    for name in triggers(sqlite_store) - set(OLD_GUARDS):
+        conn.execute(f'DROP TRIGGER "{name}"')
+    conn.commit()
+    row = conn.execute("SELECT * FROM stored_events WHERE rowid = 5").fetchone()
+    conn.close()
+    assert triggers(sqlite_store) == set(OLD_GUARDS)
+
+    app = open_archive(str(sqlite_store))  # what every writing command does first
+    app.close()
+
+    assert triggers(sqlite_store) == {
+        f"{table}_{guard}"
+        for table in SQLITE_TABLES
+        for guard in ("no_update", "no_delete", "no_overwrite")
+    }
+    before = table_rows(sqlite_store)
+    conn = sqlite3.connect(sqlite_store)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only: INSERT over an existing"):
+            conn.execute("INSERT OR REPLACE INTO stored_events VALUES (?, ?, ?, ?)", row)
+    finally:
+        conn.close()
+    assert table_rows(sqlite_store) == before
