@@ -4,19 +4,22 @@ SQLite: every conflict clause (``INSERT OR REPLACE``, ``REPLACE INTO``, UPSERT,
 ``OR IGNORE/ABORT/FAIL/ROLLBACK``, ``ON CONFLICT DO NOTHING``) against every guarded
 table (the events and the archive chain's links) is refused, and the rows stay
 byte-identical; a store made before these guards gets them when it is next opened.
+PostgreSQL: ``UPDATE``, ``DELETE``, ``TRUNCATE`` and UPSERT on the events and the links
+are refused.
 """
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE
+from conftest import SAMPLE, fresh_postgres_schema, postgres_admin
 from hearing_core.archive import open_archive
 from hearing_core.cli import cli
 from hearing_core.interchange import read_lines
@@ -200,3 +203,63 @@ def test_an_older_sqlite_store_gets_the_guards_when_opened(sqlite_store: Path) -
     finally:
         conn.close()
     assert table_rows(sqlite_store) == before
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+#: Statements that would change a stored row of a PostgreSQL table (``{t}`` the table, ``{k}``
+#: its key column: PostgreSQL has no REPLACE, and an UPSERT's update is an UPDATE).
+PG_CHANGES = {
+    "update": "UPDATE {t} SET {k} = {k} WHERE {k} = (SELECT min({k}) FROM {t})",
+    "delete": "DELETE FROM {t} WHERE {k} = (SELECT min({k}) FROM {t})",
+    "truncate": "TRUNCATE {t}",
+    "upsert-do-update": (
+        "INSERT INTO {t} SELECT * FROM {t} ORDER BY {k} LIMIT 1 "
+        "ON CONFLICT ({k}) DO UPDATE SET {k} = excluded.{k}"
+    ),
+}
+
+#: The guarded PostgreSQL tables (of the store's ``hearings`` application) and a unique key.
+PG_TABLES = {"hearings_events": "notification_id", "hearings_links": "notification_id"}
+
+
+@pytest.fixture(scope="module")
+def postgres_store() -> Iterator[str]:
+    """A PostgreSQL store holding the sample (one per module: every change is refused)."""
+    with fresh_postgres_schema() as url:
+        app = open_archive(url)
+        try:
+            with SAMPLE.open("rb") as stream:
+                app.import_records(
+                    (str(SAMPLE), line, record) for line, record in read_lines(stream, str(SAMPLE))
+                )
+        finally:
+            app.close()
+        yield url
+
+
+def pg_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    schema = url.rsplit("schema=", 1)[1]
+    with postgres_admin() as conn:
+        return {
+            t: conn.execute(f'SELECT * FROM "{schema}".{t} ORDER BY {k}').fetchall()
+            for t, k in PG_TABLES.items()
+        }
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", sorted(PG_TABLES))
+@pytest.mark.parametrize("change", sorted(PG_CHANGES))
+def test_postgres_no_statement_changes_a_stored_row(
+    postgres_store: str, table: str, change: str
+) -> None:
+    import psycopg
+
+    before = pg_rows(postgres_store)
+    schema = postgres_store.rsplit("schema=", 1)[1]
+    statement = PG_CHANGES[change].format(t=f'"{schema}".{table}', k=PG_TABLES[table])
+    with postgres_admin() as conn, pytest.raises(psycopg.Error, match="append-only"):
+        conn.execute(statement)
+    assert pg_rows(postgres_store) == before
+    code, _, err = run(postgres_store, "verify")
+    assert code == 0, err

@@ -261,7 +261,12 @@ def test_postgres_tables_live_in_the_schema_of_the_url(postgres_store_url: str) 
             (postgres_schema(location),),
         ).fetchall()
     assert sorted(tables) == [("hearings_events",), ("hearings_links",)]  # events, archive chain
-    assert triggers == [("hearings_events_no_truncate",), ("hearings_events_no_update_delete",)]
+    assert triggers == [
+        ("hearings_events_no_truncate",),
+        ("hearings_events_no_update_delete",),
+        ("hearings_links_no_truncate",),
+        ("hearings_links_no_update_delete",),
+    ]
 
 
 # --- store URLs --------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def schedule(record: Record) -> Hearing:
         build_record(fields["hearing"], "HearingScheduled", 1, {"timestamp": at, **fields}),
     )
     _check_digest(record, digest)
-    return Hearing._create(
+    return Hearing.scheduled(
         the_spec.event_class,
         id=hearing_id(record["hearing"]),
         timestamp=at,

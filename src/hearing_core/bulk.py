@@ -5,10 +5,12 @@ eventsourcing's ``save()`` writes the events it is given in one transaction,
 so an all-or-nothing import through it must hold every event in memory until
 the end.  Here the transaction is opened first, events are written in
 batches as they are checked, and it commits only when the whole input has
-passed (or rolls back on the first refusal).  It uses the recorders' own
-insert methods, so rows, notification ids and (on PostgreSQL) the table lock
-that keeps notification order equal to commit order are exactly as ``save()``
-makes them.  Reads go through the same transaction, so they see the rows the
+passed (or rolls back on the first refusal).  Each batch goes through the
+archive recorders' public ``write_events``, the very method their
+``insert_events`` (what ``save()`` calls) runs inside its own transaction, so
+rows, archive links, notification ids and (on PostgreSQL) the table lock that
+keeps notification order equal to commit order are exactly as ``save()`` makes
+them.  Reads go through the same transaction, so they see the rows the
 import has written but not yet committed.
 """
 
@@ -72,10 +74,7 @@ class _Writer:
         if self.cursor is None:
             self._begin()
         stored = [self.app.mapper.to_stored_event(e) for e in events]
-        if self.kind == "postgres":
-            self.recorder._insert_stored_events(self.cursor, stored)
-        else:
-            self.recorder._insert_events(self.cursor, stored)
+        self.recorder.write_events(self.cursor, stored)
 
     def read(self, originator_id: UUID) -> list[Any]:
         if self.cursor is None:  # nothing written yet: the committed log is the whole truth

@@ -505,6 +505,16 @@ class Hearing(Aggregate, created_event_name="HearingScheduled"):
     #: Maps each event class name to its class (a view of the event-type registry).
     EVENT_TYPES: ClassVar[Mapping[str, type[Any]]]
 
+    @classmethod
+    def scheduled(cls, event_class: type[Any], **kwargs: Any) -> Hearing:
+        """A new hearing, created by ``event_class`` (the registry's ``HearingScheduled``)
+        with ``kwargs`` (its id, timestamp, digest and fields).
+
+        eventsourcing's way for an aggregate to be created with an event class of its
+        choosing: a class method of the aggregate calling the protected ``_create``.
+        """
+        return cls._create(event_class, **kwargs)
+
     def apply_schedule_correction(self, changes: Mapping[str, Any]) -> None:
         """Bring the state in step with a corrected schedule (programme, taxonomy, ...)."""
         for name in ("title", "date", "timezone"):

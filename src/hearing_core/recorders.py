@@ -1,8 +1,11 @@
 """The archive's recorders: eventsourcing's own, extended by subclassing.
 
-eventsourcing extends a recorder by overriding its insert method so that
-extra rows are written in the insert's transaction (its ``ProcessRecorder``
-adds tracking rows that way).  These recorders add the *archive chain*: for
+eventsourcing extends a recorder by subclassing it: more create-table
+statements (``construct_create_table_statements``), and extra rows written
+in the insert's transaction (its ``ProcessRecorder`` adds tracking rows that
+way).  These recorders add, using only eventsourcing's public names, the
+append-only guards (database triggers created with the tables) and the
+*archive chain*: for
 every stored event, a link digest over the previous link and the row's raw
 stored bytes (see :func:`hearing_core.chain.link_digest`), kept in a table
 of its own keyed by the event's notification id, written in the same
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
@@ -123,13 +127,35 @@ class SQLiteArchiveRecorder(SQLiteApplicationRecorder):
         super().create_table()
         self._link_existing()
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # The insert takes the write lock, so the head read below is the chain's head.
-        returning = super()._insert_events(c, stored_events, **kwargs)
+        """Insert ``stored_events`` and their archive links in one transaction (``save()``)."""
+        with self.datastore.transaction(commit=True) as c:
+            return self.write_events(c, stored_events)
+
+    def write_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert ``stored_events`` and their archive links in the caller's transaction.
+
+        What :meth:`insert_events` does inside its own transaction; the bulk writer
+        calls it batch after batch inside one long one.  Returns the notification ids.
+        The first insert takes SQLite's write lock, so the head read after it is the
+        chain's head.
+        """
+        ids = []
+        for s in stored_events:
+            c.execute(
+                self.insert_events_statement,
+                (
+                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                    s.originator_version,
+                    s.topic,
+                    s.state,
+                ),
+            )
+            ids.append(int(c.lastrowid))
         self._link_new(c)
-        return returning
+        return ids
 
     def _link_new(self, c: SQLiteCursor) -> None:
         """Link every event after the chain's head (in this transaction)."""

@@ -1,4 +1,5 @@
-"""The archive's PostgreSQL recorder: eventsourcing's, writing the archive chain as it inserts.
+"""The archive's PostgreSQL recorder: eventsourcing's, with the append-only guards and
+the archive chain.
 
 See :mod:`hearing_core.recorders` for what the chain is.  Imported only when a
 PostgreSQL store is opened (psycopg is an optional extra).
@@ -9,18 +10,48 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg import Cursor, pq
+from eventsourcing.utils import retry
+from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from hearing_core.chain import GENESIS_DIGEST
 from hearing_core.recorders import ChainRow, next_links
 
+#: The trigger function refusing every change to a guarded table.
+GUARD_FUNCTION = "hearing_core_append_only"
+
+_GUARD_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger
+LANGUAGE plpgsql AS $guard$
+BEGIN
+    RAISE EXCEPTION 'the hearing record is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$guard$
+"""
+
+#: Trigger name suffix -> when it fires.  Row triggers do not fire on TRUNCATE.  PostgreSQL
+#: has no REPLACE; ``INSERT ... ON CONFLICT DO UPDATE`` is an UPDATE and is refused with it.
+_GUARD_TRIGGERS = {
+    "no_update_delete": "BEFORE UPDATE OR DELETE ON {schema}.{table} FOR EACH ROW",
+    "no_truncate": "BEFORE TRUNCATE ON {schema}.{table} FOR EACH STATEMENT",
+}
+
 
 class PostgresArchiveRecorder(PostgresApplicationRecorder):
-    """eventsourcing's PostgreSQL application recorder, writing the archive chain."""
+    """eventsourcing's PostgreSQL application recorder, append-only and writing the archive chain.
+
+    Extended with eventsourcing's public names only: more create statements
+    (``sql_create_statements``), ``create_table``, ``insert_events`` and the
+    statements it keeps as attributes (``insert_events_statement``,
+    ``lock_table_statements``).  The insert path is the library's locking path (an
+    ``EXCLUSIVE`` table lock so that notification ids follow commit order); the
+    store always turns eventsourcing's database-function path off
+    (``POSTGRES_ENABLE_DB_FUNCTIONS=n``, see :mod:`hearing_core.store`).
+    """
 
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -39,30 +70,95 @@ class PostgresArchiveRecorder(PostgresApplicationRecorder):
                 "(notification_id bigint PRIMARY KEY, link text NOT NULL)"
             ).format(**self._ids)
         )
+        self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
 
     def create_table(self) -> None:
         super().create_table()
+        self._install_guards()
         self._link_existing()
 
-    def _insert_stored_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        # Takes the EXCLUSIVE table lock and inserts: the head read below is the chain's head.
-        super()._insert_stored_events(curs, stored_events, **kwargs)
-        if curs.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
-            return  # save(): linked once the pipeline has synced the insert, below
-        with curs.connection.cursor() as c:  # the bulk writer's transaction
-            self._link_new(c)
+    def guard_triggers(self) -> dict[str, Composed]:
+        """The append-only triggers of the event and link tables: name -> CREATE TRIGGER."""
+        statements = {}
+        for table in (self.events_table_name, self.links_table_name):
+            for suffix, when in _GUARD_TRIGGERS.items():
+                ids = {
+                    "schema": self._ids["schema"],
+                    "table": Identifier(table),
+                    "function": Identifier(GUARD_FUNCTION),
+                    "name": Identifier(f"{table}_{suffix}"),
+                }
+                statements[f"{table}_{suffix}"] = SQL(
+                    "CREATE TRIGGER {name} " + when + " EXECUTE FUNCTION {schema}.{function}()"
+                ).format(**ids)
+        return statements
 
-    def _fetch_ids_after_insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    def _install_guards(self) -> None:
+        """Create the missing append-only triggers (reads first: a store that has them all
+        takes no lock, so opening never waits for a running import)."""
+        wanted = self.guard_triggers()
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND t.tgname = ANY(%s)",
+                (self.datastore.schema, list(wanted)),
+            )
+            present = {row["tgname"] for row in c.fetchall()}
+        if present == set(wanted):
+            return
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                SQL(_GUARD_FUNCTION_SQL).format(
+                    schema=self._ids["schema"], function=Identifier(GUARD_FUNCTION)
+                )
+            )
+            for name, statement in wanted.items():
+                if name not in present:
+                    c.execute(statement)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # save(): the insert has succeeded (a conflict raised at the sync before this), and
-        # the table lock is still held until the transaction commits.
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        with curs.connection.cursor() as c:
-            self._link_new(c)
+        """Insert ``stored_events`` and their archive links in one transaction (``save()``)."""
+        if not stored_events:
+            return None
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            return self.write_events(curs, stored_events)
+
+    def write_events(self, c: Cursor[DictRow], stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert ``stored_events`` and their archive links in the caller's transaction.
+
+        What :meth:`insert_events` does inside its own transaction; the bulk writer
+        calls it batch after batch inside one long one.  Returns the notification ids.
+        The table lock is taken first (and held to the end of the transaction), so
+        the head read after the insert is the chain's head.
+        """
+        self._lock(c)
+        c.execute(self.notify_statement)
+        c.execute(
+            self.insert_events_statement,
+            (
+                [
+                    self.construct_pg_stored_event(
+                        s.originator_id, s.originator_version, s.topic, s.state
+                    )
+                    for s in stored_events
+                ],
+            ),
+        )
+        ids = [int(row["notification_id"]) for row in c.fetchall()]
+        self._link_new(c)
         return ids
+
+    def _lock(self, c: Cursor[DictRow]) -> None:
+        for statement in self.lock_table_statements:
+            c.execute(statement, prepare=True)
 
     def _link_new(self, c: Cursor[DictRow]) -> None:
         """Link every event after the chain's head (in this transaction, table locked)."""
@@ -106,7 +202,7 @@ class PostgresArchiveRecorder(PostgresApplicationRecorder):
             if not self._unlinked(c):
                 return
         with self.datastore.transaction(commit=True) as c:
-            self._lock_table(c)
+            self._lock(c)
             if self._unlinked(c):
                 self._link_new(c)
 

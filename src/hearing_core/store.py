@@ -1,11 +1,12 @@
-"""Where the record lives: the store URL and the database-level guards.
+"""Where the record lives: the store URL, preparing a store, and its identity.
 
 ``--store`` (or ``HEARING_STORE``) is either a SQLite file path (the embedded
 default) or a ``postgresql://user[:password]@host[:port]/dbname`` URL, which may
 carry ``?schema=...`` (and ``pool_size``, ``max_overflow``, ``connect_timeout``,
 ``lock_timeout``).  Both go through eventsourcing's own persistence modules;
 this module only translates the URL into eventsourcing's settings, prepares a
-PostgreSQL store (reachability, schema) and adds the append-only guards.
+PostgreSQL store (reachability, schema).  The append-only guards are created
+by the recorders with their tables (:mod:`hearing_core.recorders`).
 
 psycopg is imported only when a PostgreSQL store is opened: it comes with the
 optional ``postgres`` extra.
@@ -217,9 +218,9 @@ def opening(location: StoreLocation) -> Iterator[None]:
     Before it: for PostgreSQL, check that the server can be reached (a one-line
     :class:`StoreError` if not), create the schema if need be, and take an
     advisory lock so that processes opening the same schema at once do not race
-    in eventsourcing's ``CREATE TYPE/TABLE/FUNCTION`` statements.  After it:
-    install the PostgreSQL append-only guards (SQLite's are created by the
-    recorder with its tables).  eventsourcing's own persistence errors
+    in eventsourcing's ``CREATE TYPE/TABLE/FUNCTION`` statements (and the
+    recorders' append-only guards, created with the tables: see
+    :mod:`hearing_core.recorders`).  eventsourcing's own persistence errors
     while opening become a one-line :class:`StoreError` too.
     """
     if location.kind != "postgres":
@@ -246,13 +247,8 @@ def opening(location: StoreLocation) -> Iterator[None]:
             raise StoreError(f"cannot prepare store {location.display}: {_one_line(e)}") from e
         try:
             yield
-            _install_postgres_guards(conn, schema, events_table(location))
         except PersistenceError as e:
             raise StoreError(f"cannot open store {location.display}: {_one_line(e)}") from e
-        except psycopg.Error as e:
-            raise StoreError(
-                f"cannot install the append-only guard in {location.display}: {_one_line(e)}"
-            ) from e
         finally:
             with suppress(psycopg.Error):
                 conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock_key,))
@@ -315,63 +311,6 @@ def connect_postgres(location: StoreLocation) -> psycopg.Connection[Any]:
 def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text.removeprefix("connection failed: ") or type(error).__name__
-
-
-_PG_GUARD_FUNCTION = "hearing_core_append_only"
-
-_PG_GUARD_FUNCTION_SQL = """
-CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS trigger
-LANGUAGE plpgsql AS $guard$
-BEGIN
-    RAISE EXCEPTION 'the hearing record is append-only: % refused', TG_OP
-        USING ERRCODE = 'insufficient_privilege';
-END;
-$guard$
-"""
-
-#: Trigger name suffix -> when it fires.  Row triggers do not fire on TRUNCATE.
-_PG_GUARD_TRIGGERS = {
-    "no_update_delete": "BEFORE UPDATE OR DELETE ON {schema}.{table} FOR EACH ROW",
-    "no_truncate": "BEFORE TRUNCATE ON {schema}.{table} FOR EACH STATEMENT",
-}
-
-
-def install_postgres_guards(location: StoreLocation) -> None:
-    """Make the PostgreSQL event table refuse UPDATE, DELETE and TRUNCATE (idempotent).
-
-    :func:`opening` already does this for every archive; this is for tools.
-    """
-    with connect_postgres(location) as conn:
-        _install_postgres_guards(conn, postgres_schema(location), events_table(location))
-
-
-def _install_postgres_guards(conn: psycopg.Connection[Any], schema: str, table: str) -> None:
-    from psycopg import sql
-
-    wanted = {f"{table}_{suffix}": when for suffix, when in _PG_GUARD_TRIGGERS.items()}
-    rows = conn.execute(
-        "SELECT t.tgname FROM pg_trigger t"
-        " JOIN pg_class c ON c.oid = t.tgrelid"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE n.nspname = %s AND c.relname = %s AND t.tgname = ANY(%s)",
-        (schema, table, list(wanted)),
-    ).fetchall()
-    present = {row[0] for row in rows}
-    if present == set(wanted):
-        return
-    ids = {
-        "schema": sql.Identifier(schema),
-        "table": sql.Identifier(table),
-        "function": sql.Identifier(_PG_GUARD_FUNCTION),
-    }
-    with conn.transaction():
-        conn.execute(sql.SQL(_PG_GUARD_FUNCTION_SQL).format(**ids))
-        for name, when in wanted.items():
-            if name not in present:
-                statement = sql.SQL(
-                    "CREATE TRIGGER {name} " + when + " EXECUTE FUNCTION {schema}.{function}()"
-                )
-                conn.execute(statement.format(name=sql.Identifier(name), **ids))
 
 
 # --- what a file holds, and the store's identity ----------------------------------------

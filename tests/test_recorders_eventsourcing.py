@@ -1,0 +1,198 @@
+"""eventsourcing's own recorder test cases, run against the archive's recorders.
+
+The library ships the test cases its authors run against every recorder
+(``eventsourcing.tests.persistence``).  The archive's recorders extend the
+library's by subclassing (append-only triggers, archive-chain links, a public
+``write_events`` for the bulk writer), so passing the library's own suite on
+SQLite and PostgreSQL is the proof that the store still behaves as eventsourcing
+promises: insert and select, notification ids in commit order, conflicts raising
+``IntegrityError``, concurrent writers and readers.  After every test the archive
+chain is checked too: every event the library's tests wrote has its link, in log
+order, and nothing follows the last event.
+
+The archive has one recorder, an application recorder, so the library's
+``ApplicationRecorderTestCase`` and ``NonInterleavingNotificationIDsBaseCase``
+are the cases that apply.  ``AggregateRecorderTestCase`` is for aggregate
+recorders only (the library runs it against those alone: its first assertion,
+that ``insert_events([])`` returns None, fails for the library's own
+application recorders, which return the empty list of notification ids), and
+``ProcessRecorderTestCase`` and ``TrackingRecorderTestCase`` are for process and
+tracking recorders, which the archive does not extend (the library's are used
+unchanged).  No library test deletes or updates a stored row, so none needs an
+append-only override.  The PostgreSQL cases FAIL (never skip) when the server is
+missing, like every other PostgreSQL test here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.tests.persistence import (
+    ApplicationRecorderTestCase,
+    NonInterleavingNotificationIDsBaseCase,
+    tmpfile_uris,
+)
+
+from conftest import postgres_admin, postgres_test_url
+from hearing_core.chain import GENESIS_DIGEST
+from hearing_core.recorders import SQLiteArchiveRecorder, next_links
+from hearing_core.recorders_postgres import PostgresArchiveRecorder
+from hearing_core.store import resolve
+
+ArchiveRecorder = SQLiteArchiveRecorder | PostgresArchiveRecorder
+
+
+def assert_chain_whole(recorder: ArchiveRecorder) -> int:
+    """Every stored event has the link that follows its predecessor's, and no link is left over.
+
+    Returns how many events the chain covers."""
+    head, after, count = GENESIS_DIGEST, 0, 0
+    while True:
+        page = recorder.select_chain(after, 1000)
+        for notification_id, originator_id, version, topic, state, link in page:
+            ((_, expected),) = next_links(
+                head, [(notification_id, originator_id, version, topic, state)]
+            )
+            assert link == expected, (
+                f"event {notification_id}: link {link!r}, expected {expected!r}"
+            )
+            head, after, count = expected, notification_id, count + 1
+        if len(page) < 1000:
+            break
+    assert recorder.links_after(after) == 0, f"links follow the last event ({after})"
+    return count
+
+
+def count_events(recorder: ArchiveRecorder) -> int:
+    """How many events the recorder's table holds (read beside the library, not through it)."""
+    table = recorder.events_table_name
+    if isinstance(recorder, PostgresArchiveRecorder):
+        table = f'"{recorder.datastore.schema}"."{table}"'
+    datastore: Any = recorder.datastore
+    with datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT count(*) AS n FROM {table}")
+        return int(c.fetchone()["n"])
+
+
+class ChainChecked:
+    """Keeps the recorders a test creates; checks their archive chains when it ends."""
+
+    recorders: list[ArchiveRecorder]
+
+    def setUp(self) -> None:
+        self.recorders = []
+        super().setUp()  # type: ignore[misc]
+
+    def keep(self, recorder: ArchiveRecorder) -> ArchiveRecorder:
+        self.recorders.append(recorder)
+        return recorder
+
+    def tearDown(self) -> None:
+        for recorder in self.recorders:
+            linked = assert_chain_whole(recorder)
+            assert linked == count_events(recorder), "an event without its link"
+        super().tearDown()  # type: ignore[misc]
+
+
+# --- SQLite ------------------------------------------------------------------------------
+
+
+class SQLiteFile:
+    """A fresh database file per test (the archive's stores are files, never ``:memory:``)."""
+
+    def setUp(self) -> None:
+        self.uris = tmpfile_uris()
+        self.db_uri = next(self.uris)
+        super().setUp()  # type: ignore[misc]
+
+    def new_recorder(self) -> SQLiteArchiveRecorder:
+        recorder = SQLiteArchiveRecorder(SQLiteDatastore(db_name=self.db_uri, pool_size=20))
+        recorder.create_table()
+        return recorder
+
+
+class TestSQLiteArchiveRecorder(
+    SQLiteFile, ChainChecked, ApplicationRecorderTestCase[SQLiteArchiveRecorder]
+):
+    def create_recorder(self) -> SQLiteArchiveRecorder:
+        recorder = self.new_recorder()
+        self.keep(recorder)
+        return recorder
+
+
+class TestSQLiteArchiveRecorderNonInterleaving(
+    SQLiteFile, ChainChecked, NonInterleavingNotificationIDsBaseCase
+):
+    def create_recorder(self) -> SQLiteArchiveRecorder:
+        recorder = self.new_recorder()
+        self.keep(recorder)
+        return recorder
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+class PostgresSchema:
+    """A fresh schema per test in the test database, dropped afterwards."""
+
+    datastore: PostgresDatastore
+
+    def setUp(self) -> None:
+        self.schema = f"t_{uuid.uuid4().hex[:16]}"
+        with postgres_admin() as conn:
+            conn.execute(f'CREATE SCHEMA "{self.schema}"')
+        env = resolve(postgres_test_url()).env
+        self.datastore = PostgresDatastore(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            schema=self.schema,
+            # The library's concurrency tests run ten writers and two readers at once.
+            pool_size=4,
+            max_overflow=12,
+            connect_timeout=60,
+        )
+        super().setUp()  # type: ignore[misc]
+
+    def tearDown(self) -> None:
+        try:
+            super().tearDown()  # type: ignore[misc]
+        finally:
+            self.datastore.close()
+            with postgres_admin() as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE')
+
+    def new_recorder(self) -> PostgresArchiveRecorder:
+        recorder = PostgresArchiveRecorder(self.datastore, events_table_name="stored_events")
+        recorder.create_table()
+        return recorder
+
+
+@pytest.mark.postgres
+class TestPostgresArchiveRecorder(
+    ChainChecked, PostgresSchema, ApplicationRecorderTestCase[PostgresArchiveRecorder]
+):
+    def create_recorder(self) -> PostgresArchiveRecorder:
+        recorder = self.new_recorder()
+        self.keep(recorder)
+        return recorder
+
+    def test_insert_subscribe(self) -> None:
+        """The library runs its subscription test for PostgreSQL (LISTEN/NOTIFY): so do we."""
+        self.optional_test_insert_subscribe()
+
+
+@pytest.mark.postgres
+class TestPostgresArchiveRecorderNonInterleaving(
+    ChainChecked, PostgresSchema, NonInterleavingNotificationIDsBaseCase
+):
+    def create_recorder(self) -> PostgresArchiveRecorder:
+        recorder = self.new_recorder()
+        self.keep(recorder)
+        return recorder
