@@ -103,6 +103,20 @@ class Table:
     indexes: tuple[tuple[str, ...], ...] = ()
 
 
+def stakeholder_groups(scheduled: Mapping[str, Any]) -> dict[str, str]:
+    """A schedule's stakeholder groups, ``{id: label}`` in its order.
+
+    A hearing that declares none (no ``stakeholder_groups``, or an empty list)
+    uses the GCM default taxonomy: the one place this fallback is decided.
+    """
+    from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
+
+    groups = scheduled.get("stakeholder_groups")
+    if not groups:
+        return dict(DEFAULT_STAKEHOLDER_GROUPS)
+    return {g["id"]: g["label"] for g in groups}
+
+
 def table_spec(declared: Table | Mapping[str, type]) -> Table:
     """A declaration as a :class:`Table` (contract v1 declared bare ``{column: type}``)."""
     return declared if isinstance(declared, Table) else Table(dict(declared))

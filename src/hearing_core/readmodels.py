@@ -127,6 +127,7 @@ class ReadModels:
         self.keys = keys
         self.projections = sorted(projections, key=lambda p: p.name)
         self.failures: dict[str, str] = {}  # projections refused at opening (table clashes)
+        self._fed: dict[tuple[str, int], Mapping[str, Any]] = {}  # what feed() was given
         if str(path) == ":memory:":
             self.db = sqlite_utils.Database(memory=True, execute_plugins=False)
         else:
@@ -447,9 +448,14 @@ class ReadModels:
         batch: int = BATCH,
         progress: Callable[[int], None] | None = None,
     ) -> list[Failure]:
-        """Feed stored events given in log order (a test's list, a hearing's records)."""
+        """Feed stored events given in log order (a test's list, a hearing's records).
+
+        Records fed earlier are remembered, so that a correction fed later is
+        resolved against what it corrects, as :meth:`catch_up` does with the store.
+        """
         listed = list(events)
-        by_seq = {(e.hearing, e.seq): e.record for e in listed}
+        by_seq = self._fed
+        by_seq.update({(e.hearing, e.seq): e.record for e in listed})
 
         def read(
             after: int, upto: int | None, types: frozenset[str] | None

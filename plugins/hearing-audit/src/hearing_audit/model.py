@@ -98,16 +98,8 @@ class Snapshot:
         return {g["group_id"]: g["label"] for g in self.groups}
 
     def display_names(self) -> dict[str, str]:
-        """Each participant's shown name: their name, or "Protected speaker N" if protected."""
-        out: dict[str, str] = {}
-        n = 0
-        for pid, p in self.participants.items():
-            if p["protected"]:
-                n += 1
-                out[pid] = f"Protected speaker {n}"
-            else:
-                out[pid] = p["name"]
-        return out
+        """Each participant's shown name: a protected one's is their pseudonym (the host's)."""
+        return {pid: p["name"] for pid, p in self.participants.items()}
 
     def organization(self, pid: str) -> str | None:
         p = self.participants.get(pid)

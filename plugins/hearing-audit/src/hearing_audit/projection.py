@@ -1,10 +1,17 @@
-"""The audit read model: one row per thing the audit needs, kept per hearing.
+"""The audit read model (contract v2): one row per thing the audit needs, kept per hearing.
 
-The tables keep facts, not conclusions: each intervention with its speaker id,
+The tables keep facts, not conclusions: each intervention with its speaker,
 each participant with their stakeholder group, each segment with its planned
 and actual times.  Group attribution, shares and the balance index are worked
 out at render time (see :mod:`hearing_audit.model`), so a correction of a
 participant's group moves all their speaking time, retroactively.
+
+Records arrive shielded: a protected participant is known by their pseudonym
+only (as ``participant``, ``speaker`` and ``moderator``, and as their
+registration's ``name``) and their identifying fields are withheld, so these
+tables never hold a protected name.  A correction arrives resolved: it is noted
+in ``audit_corrections`` and the corrected record is derived again into the
+table it feeds, as if it had been read so from the start.
 """
 
 # Table names in SQL are this module's constants; every value is a bound parameter.
@@ -18,16 +25,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hearing_core import (
-    DEFAULT_STAKEHOLDER_GROUPS,
+    WITHHELD,
+    Correction,
     Projection,
     RecordedEvent,
     Report,
     ReportRequest,
+    Table,
+    handles,
 )
+from hearing_core.projection import stakeholder_groups
 
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils
     from rich.console import RenderableType
+
+    from hearing_core import Page
 
 NAME = "audit"
 
@@ -39,7 +52,7 @@ PARTICIPANTS = f"{NAME}_participants"
 INTERVENTIONS = f"{NAME}_interventions"
 CORRECTIONS = f"{NAME}_corrections"
 
-#: Fields of each corrected event type that the audit keeps (and so re-reads).
+#: Fields of each corrected event type that the audit keeps (and so shows when corrected).
 AUDITED_FIELDS: Mapping[str, frozenset[str]] = {
     "HearingScheduled": frozenset({"title", "date", "timezone", "programme", "stakeholder_groups"}),
     "ParticipantRegistered": frozenset(
@@ -50,6 +63,8 @@ AUDITED_FIELDS: Mapping[str, frozenset[str]] = {
     "InterventionDelivered": frozenset({"speaker", "segment", "role", "at", "ended_at"}),
     "HearingClosed": frozenset({"at"}),
 }
+
+_SEGMENT_EVENT = {"SegmentOpened": "opened", "SegmentClosed": "closed"}
 
 
 def seconds_between(start: str, end: str) -> float:
@@ -63,15 +78,13 @@ class AuditProjection(Projection):
 
     name: ClassVar[str] = NAME
     demo = {"title": "Stakeholder-balance audit", "format": "table", "order": 3}
-    # Written against contract v1: sees protected participants' identities and words in
-    # clear, so its tables are personal data until it is ported to v2 (docs/plugins.md).
-    needs: ClassVar[frozenset[str]] = frozenset({"identities", "words"})
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     description: ClassVar[str] = (
         "Stakeholder-balance audit: who spoke, for how long, in which segment; "
         "programme adherence; the moderator's live status."
     )
-    types: ClassVar[frozenset[str]] = frozenset()  # every event: each one moves the clock
+    # Every event type: each one moves the hearing's clock (``last_seq``, ``last_at``).
+    types: ClassVar[frozenset[str]] = frozenset()
     formats: ClassVar[tuple[str, ...]] = (
         "table",
         "json",
@@ -81,87 +94,44 @@ class AuditProjection(Projection):
         "html",
         "status-json",
     )
-    tables: ClassVar[Mapping[str, Mapping[str, type]]] = {
-        HEARINGS: {
-            "hearing": str,
-            "title": str,
-            "date": str,
-            "timezone": str,
-            "scheduled_seq": int,
-            "closed_seq": int,
-            "closed_at": str,
-            "last_seq": int,
-            "last_at": str,
-        },
-        GROUPS: {"hearing": str, "ordinal": int, "group_id": str, "label": str},
-        SEGMENTS: {
-            "hearing": str,
-            "segment": str,
-            "ordinal": int,
-            "kind": str,
-            "title": str,
-            "planned_start": str,
-            "planned_end": str,
-            "opened_seq": int,
-            "actual_start": str,
-            "closed_seq": int,
-            "actual_end": str,
-            "moderator": str,
-        },
-        SEGMENT_EVENTS: {
-            "hearing": str,
-            "seq": int,
-            "event": str,
-            "segment": str,
-            "at": str,
-            "moderator": str,
-        },
-        PARTICIPANTS: {
-            "hearing": str,
-            "participant": str,
-            "seq": int,
-            "name": str,
-            "organization": str,
-            "stakeholder_group": str,
-            "region": str,
-            "country": str,
-            "protected": int,
-        },
-        INTERVENTIONS: {
-            "hearing": str,
-            "seq": int,
-            "speaker": str,
-            "segment": str,
-            "role": str,
-            "at": str,
-            "ended_at": str,
-            "seconds": float,
-        },
-        CORRECTIONS: {
-            "hearing": str,
-            "seq": int,
-            "at": str,
-            "corrects": int,
-            "corrected_type": str,
-            "changes": str,
-            "previous": str,
-            "reason": str,
-            "affects_audit": int,
-        },
-    }
-    keys: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        HEARINGS: ("hearing",),
-        GROUPS: ("hearing", "group_id"),
-        SEGMENTS: ("hearing", "segment"),
-        SEGMENT_EVENTS: ("hearing", "seq"),
-        PARTICIPANTS: ("hearing", "participant"),
-        INTERVENTIONS: ("hearing", "seq"),
-        CORRECTIONS: ("hearing", "seq"),
-    }
-
-    def create_tables(self, db: sqlite_utils.Database) -> None:
-        for table, columns in self.tables.items():
-            db.table(table).create(dict(columns), pk=self.keys[table], if_not_exists=True)
+    tables: ClassVar[Mapping[str, Table]] = {
+        HEARINGS: Table(
+            {"hearing": str, "title": str, "date": str, "timezone": str, "scheduled_seq": int,
+             "closed_seq": int, "closed_at": str, "last_seq": int, "last_at": str},
+            pk=("hearing",),
+        ),
+        GROUPS: Table(
+            {"hearing": str, "ordinal": int, "group_id": str, "label": str},
+            pk=("hearing", "group_id"),
+        ),
+        SEGMENTS: Table(
+            {"hearing": str, "segment": str, "ordinal": int, "kind": str, "title": str,
+             "planned_start": str, "planned_end": str, "opened_seq": int, "actual_start": str,
+             "closed_seq": int, "actual_end": str, "moderator": str},
+            pk=("hearing", "segment"),
+        ),
+        SEGMENT_EVENTS: Table(
+            {"hearing": str, "seq": int, "event": str, "segment": str, "at": str,
+             "moderator": str},
+            pk=("hearing", "seq"),
+            indexes=(("hearing", "segment", "event", "seq"),),
+        ),
+        PARTICIPANTS: Table(
+            {"hearing": str, "participant": str, "seq": int, "name": str, "organization": str,
+             "stakeholder_group": str, "region": str, "country": str, "protected": int},
+            pk=("hearing", "participant"),
+        ),
+        INTERVENTIONS: Table(
+            {"hearing": str, "seq": int, "speaker": str, "segment": str, "role": str, "at": str,
+             "ended_at": str, "seconds": float},
+            pk=("hearing", "seq"),
+        ),
+        CORRECTIONS: Table(
+            {"hearing": str, "seq": int, "at": str, "corrects": int, "corrected_type": str,
+             "changes": str, "previous": str, "reason": str, "affects_audit": int},
+            pk=("hearing", "seq"),
+        ),
+    }  # fmt: skip
 
     def render(
         self, db: sqlite_utils.Database, request: ReportRequest
@@ -172,313 +142,201 @@ class AuditProjection(Projection):
 
     # --- events ----------------------------------------------------------------------
 
-    def handle(self, event: RecordedEvent, db: sqlite_utils.Database) -> None:
-        handler = getattr(self, f"_on_{event.type}", None)
-        if handler is not None:
-            handler(event, db)
-        db.execute(
+    def handle_page(self, page: Page, db: sqlite_utils.Database) -> None:
+        """The ``@handles`` methods, then each hearing's clock moved to its last event."""
+        super().handle_page(page, db)
+        last: dict[str, RecordedEvent] = {e.hearing: e for e in page}
+        db.conn.executemany(
             f"update {HEARINGS} set last_seq = ?, last_at = ? where hearing = ?",
-            [event.seq, event["at"], event.hearing],
+            [(e.seq, e["at"], hearing) for hearing, e in last.items()],
         )
 
-    def _on_HearingScheduled(self, e: RecordedEvent, db: sqlite_utils.Database) -> None:
-        db.execute(
-            f"insert or replace into {HEARINGS} (hearing, title, date, timezone, scheduled_seq) "
-            "values (?, ?, ?, ?, ?)",
-            [e.hearing, e["title"], e["date"], e["timezone"], e.seq],
+    def handle(self, event: RecordedEvent, db: sqlite_utils.Database) -> None:
+        """Events the audit keeps nothing of only move the clock (see :meth:`handle_page`)."""
+
+    @handles("HearingScheduled")
+    def scheduled(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        for e in events:
+            _schedule(db, e.record)
+
+    @handles("ParticipantRegistered")
+    def registered(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        db.table(PARTICIPANTS).insert_all([_participant(e.record) for e in events], replace=True)
+
+    @handles(*_SEGMENT_EVENT)
+    def segment_events(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        db.table(SEGMENT_EVENTS).insert_all(
+            [_segment_event(e.record) for e in events], replace=True
         )
-        groups = e.get("stakeholder_groups")
-        if groups is None:
-            groups = [{"id": k, "label": v} for k, v in DEFAULT_STAKEHOLDER_GROUPS.items()]
-        _write_groups(db, e.hearing, groups)
-        _write_programme(db, e.hearing, e["programme"])
+        for hearing, segment in dict.fromkeys((e.hearing, e["segment"]) for e in events):
+            _refresh_segment(db, hearing, segment)
 
-    def _on_ParticipantRegistered(self, e: RecordedEvent, db: sqlite_utils.Database) -> None:
-        db.execute(
-            f"insert or replace into {PARTICIPANTS} (hearing, participant, seq, name, organization,"
-            " stakeholder_group, region, country, protected) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                e.hearing,
-                e["participant"],
-                e.seq,
-                e["name"],
-                e.get("organization"),
-                e.get("stakeholder_group"),
-                e.get("region"),
-                e.get("country"),
-                1 if e.get("protected") else 0,
-            ],
-        )
+    @handles("InterventionDelivered")
+    def interventions(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        db.table(INTERVENTIONS).insert_all([_intervention(e.record) for e in events], replace=True)
 
-    def _on_SegmentOpened(self, e: RecordedEvent, db: sqlite_utils.Database) -> None:
-        self._segment_event(e, db, "opened", e.get("moderator"))
-
-    def _on_SegmentClosed(self, e: RecordedEvent, db: sqlite_utils.Database) -> None:
-        self._segment_event(e, db, "closed", None)
-
-    def _segment_event(
-        self, e: RecordedEvent, db: sqlite_utils.Database, kind: str, moderator: str | None
-    ) -> None:
-        db.execute(
-            f"insert or replace into {SEGMENT_EVENTS} (hearing, seq, event, segment, at, moderator) "
-            "values (?, ?, ?, ?, ?, ?)",
-            [e.hearing, e.seq, kind, e["segment"], e["at"], moderator],
-        )
-        _refresh_segment(db, e.hearing, e["segment"])
-
-    def _on_InterventionDelivered(self, e: RecordedEvent, db: sqlite_utils.Database) -> None:
-        db.execute(
-            f"insert or replace into {INTERVENTIONS} (hearing, seq, speaker, segment, role, at,"
-            " ended_at, seconds) values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                e.hearing,
-                e.seq,
-                e["speaker"],
-                e["segment"],
-                e["role"],
-                e["at"],
-                e["ended_at"],
-                seconds_between(e["at"], e["ended_at"]),
-            ],
-        )
-
-    def _on_HearingClosed(self, e: RecordedEvent, db: sqlite_utils.Database) -> None:
-        db.execute(
+    @handles("HearingClosed")
+    def closed(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        db.conn.executemany(
             f"update {HEARINGS} set closed_seq = ?, closed_at = ? where hearing = ?",
-            [e.seq, e["at"], e.hearing],
+            [(e.seq, e["at"], e.hearing) for e in events],
         )
 
-    # --- corrections -----------------------------------------------------------------
-
-    def _on_CorrectionIssued(self, e: RecordedEvent, db: sqlite_utils.Database) -> None:
-        hearing, target = e.hearing, int(e["corrects"])
-        changes: dict[str, Any] = dict(e["changes"])
-        corrected_type, previous = _apply_correction(db, hearing, target, changes)
-        audited = AUDITED_FIELDS.get(corrected_type or "", frozenset())
-        db.execute(
-            f"insert or replace into {CORRECTIONS} (hearing, seq, at, corrects, corrected_type,"
-            " changes, previous, reason, affects_audit) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                hearing,
-                e.seq,
-                e["at"],
-                target,
-                corrected_type,
-                _json(changes),
-                _json(previous),
-                e["reason"],
-                1 if audited & set(changes) else 0,
-            ],
-        )
+    @handles("CorrectionIssued")
+    def corrections(self, corrections: list[Correction], db: sqlite_utils.Database) -> None:
+        for c in corrections:
+            _note(db, c)
+            _rederive(db, c)
 
 
-# --- helpers (module level so handle stays small) ---------------------------------------
+# --- rows from (corrected, shielded) records ----------------------------------------------
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+def _known(value: Any) -> Any:
+    """A withheld identifying field is stored as unknown (NULL), like one never given."""
+    return None if value == WITHHELD else value
 
 
-def _one(db: sqlite_utils.Database, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
-    rows = list(db.query(sql, params))
-    return rows[0] if rows else None
+def _participant(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "hearing": r["hearing"],
+        "participant": r["participant"],
+        "seq": r["seq"],
+        "name": r["name"],
+        "organization": _known(r.get("organization")),
+        "stakeholder_group": r.get("stakeholder_group"),
+        "region": _known(r.get("region")),
+        "country": _known(r.get("country")),
+        "protected": 1 if r.get("protected") else 0,
+    }
 
 
-def _write_groups(
-    db: sqlite_utils.Database, hearing: str, groups: Sequence[Mapping[str, Any]]
-) -> None:
+def _segment_event(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "hearing": r["hearing"],
+        "seq": r["seq"],
+        "event": _SEGMENT_EVENT[r["type"]],
+        "segment": r["segment"],
+        "at": r["at"],
+        "moderator": r.get("moderator") if r["type"] == "SegmentOpened" else None,
+    }
+
+
+def _intervention(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "hearing": r["hearing"],
+        "seq": r["seq"],
+        "speaker": r["speaker"],
+        "segment": r["segment"],
+        "role": r["role"],
+        "at": r["at"],
+        "ended_at": r["ended_at"],
+        "seconds": seconds_between(r["at"], r["ended_at"]),
+    }
+
+
+def _schedule(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
+    """The hearing's header, stakeholder groups and programme (keeping its clock and close)."""
+    hearing = r["hearing"]
+    db.table(HEARINGS).upsert(
+        {"hearing": hearing, "title": r["title"], "date": r["date"], "timezone": r["timezone"],
+         "scheduled_seq": r["seq"]},
+        pk="hearing",
+    )  # fmt: skip
     db.execute(f"delete from {GROUPS} where hearing = ?", [hearing])
-    for i, group in enumerate(groups):
-        db.execute(
-            f"insert or replace into {GROUPS} (hearing, ordinal, group_id, label) values (?, ?, ?, ?)",
-            [hearing, i, group["id"], group["label"]],
-        )
+    db.table(GROUPS).insert_all(
+        {"hearing": hearing, "ordinal": i, "group_id": gid, "label": label}
+        for i, (gid, label) in enumerate(stakeholder_groups(r).items())
+    )
+    _write_programme(db, hearing, r["programme"])
 
 
 def _write_programme(
     db: sqlite_utils.Database, hearing: str, programme: Sequence[Mapping[str, Any]]
 ) -> None:
     """Write the planned side of every segment; segments dropped from the plan keep their actuals."""
-    planned = sorted({item["id"] for item in programme})
-    for row in list(db.query(f"select segment from {SEGMENTS} where hearing = ?", [hearing])):
-        if row["segment"] not in planned:
-            db.execute(
-                f"update {SEGMENTS} set ordinal = null, kind = null, title = null,"
-                " planned_start = null, planned_end = null where hearing = ? and segment = ?",
-                [hearing, row["segment"]],
-            )
-    for i, item in enumerate(programme):
-        db.execute(
-            f"insert into {SEGMENTS} (hearing, segment, ordinal, kind, title, planned_start,"
-            " planned_end) values (?, ?, ?, ?, ?, ?, ?) on conflict (hearing, segment) do update"
-            " set ordinal = excluded.ordinal, kind = excluded.kind, title = excluded.title,"
-            " planned_start = excluded.planned_start, planned_end = excluded.planned_end",
-            [
-                hearing,
-                item["id"],
-                i,
-                item["kind"],
-                item["title"],
-                item["planned_start"],
-                item["planned_end"],
-            ],
-        )
+    db.execute(
+        f"update {SEGMENTS} set ordinal = null, kind = null, title = null,"
+        " planned_start = null, planned_end = null where hearing = ?",
+        [hearing],
+    )
+    db.table(SEGMENTS).upsert_all(
+        [
+            {"hearing": hearing, "segment": item["id"], "ordinal": i, "kind": item["kind"],
+             "title": item["title"], "planned_start": item["planned_start"],
+             "planned_end": item["planned_end"]}
+            for i, item in enumerate(programme)
+        ],
+        pk=("hearing", "segment"),
+    )  # fmt: skip
+    for item in programme:
         _refresh_segment(db, hearing, item["id"])
 
 
 def _refresh_segment(db: sqlite_utils.Database, hearing: str, segment: str) -> None:
     """Recompute a segment's actual start, end and moderator from its open/close events."""
-    opened = _one(
-        db,
-        f"select seq, at, moderator from {SEGMENT_EVENTS} where hearing = ? and segment = ?"
-        " and event = 'opened' order by seq limit 1",
-        [hearing, segment],
-    )
-    closed = _one(
-        db,
-        f"select seq, at from {SEGMENT_EVENTS} where hearing = ? and segment = ?"
-        " and event = 'closed' order by seq limit 1",
-        [hearing, segment],
-    )
-    exists = _one(
-        db, f"select 1 from {SEGMENTS} where hearing = ? and segment = ?", [hearing, segment]
-    )
-    if exists is None:
-        if opened is None and closed is None:
+
+    def first(event: str) -> tuple[Any, ...]:
+        row = db.execute(
+            f"select seq, at, moderator from {SEGMENT_EVENTS} where hearing = ? and segment = ?"
+            " and event = ? order by seq limit 1",
+            [hearing, segment, event],
+        ).fetchone()
+        return tuple(row) if row else (None, None, None)
+
+    opened, closed = first("opened"), first("closed")
+    if opened[0] is None and closed[0] is None:
+        exists = db.execute(
+            f"select 1 from {SEGMENTS} where hearing = ? and segment = ?", [hearing, segment]
+        ).fetchone()
+        if exists is None:
             return
-        db.execute(f"insert into {SEGMENTS} (hearing, segment) values (?, ?)", [hearing, segment])
-    db.execute(
-        f"update {SEGMENTS} set opened_seq = ?, actual_start = ?, moderator = ?, closed_seq = ?,"
-        " actual_end = ? where hearing = ? and segment = ?",
-        [
-            opened["seq"] if opened else None,
-            opened["at"] if opened else None,
-            opened["moderator"] if opened else None,
-            closed["seq"] if closed else None,
-            closed["at"] if closed else None,
-            hearing,
-            segment,
-        ],
-    )
+    db.table(SEGMENTS).upsert(
+        {"hearing": hearing, "segment": segment, "opened_seq": opened[0],
+         "actual_start": opened[1], "moderator": opened[2], "closed_seq": closed[0],
+         "actual_end": closed[1]},
+        pk=("hearing", "segment"),
+    )  # fmt: skip
 
 
-def _apply_correction(
-    db: sqlite_utils.Database, hearing: str, target: int, changes: Mapping[str, Any]
-) -> tuple[str | None, dict[str, Any]]:
-    """Fold a correction into the row of the event it corrects.
-
-    Returns the corrected event's type (None when the audit keeps nothing of
-    it) and the previous values of the changed fields the audit keeps.
-    """
-    h = _one(db, f"select * from {HEARINGS} where hearing = ?", [hearing])
-    if h is not None and h["scheduled_seq"] == target:
-        return "HearingScheduled", _correct_schedule(db, hearing, h, changes)
-    if h is not None and h["closed_seq"] == target:
-        previous = {"at": h["closed_at"]} if "at" in changes else {}
-        if "at" in changes:
-            db.execute(
-                f"update {HEARINGS} set closed_at = ? where hearing = ?", [changes["at"], hearing]
-            )
-        return "HearingClosed", previous
-    p = _one(db, f"select * from {PARTICIPANTS} where hearing = ? and seq = ?", [hearing, target])
-    if p is not None:
-        return "ParticipantRegistered", _correct_participant(db, hearing, p, changes)
-    i = _one(db, f"select * from {INTERVENTIONS} where hearing = ? and seq = ?", [hearing, target])
-    if i is not None:
-        return "InterventionDelivered", _correct_intervention(db, hearing, i, changes)
-    s = _one(db, f"select * from {SEGMENT_EVENTS} where hearing = ? and seq = ?", [hearing, target])
-    if s is not None:
-        kind = "SegmentOpened" if s["event"] == "opened" else "SegmentClosed"
-        return kind, _correct_segment_event(db, hearing, s, changes, AUDITED_FIELDS[kind])
-    return None, {}
+# --- corrections ---------------------------------------------------------------------------
 
 
-def _correct_schedule(
-    db: sqlite_utils.Database, hearing: str, row: Mapping[str, Any], changes: Mapping[str, Any]
-) -> dict[str, Any]:
-    previous: dict[str, Any] = {}
-    for field in ("title", "date", "timezone"):
-        if field in changes:
-            previous[field] = row[field]
-            db.execute(
-                f"update {HEARINGS} set {field} = ? where hearing = ?", [changes[field], hearing]
-            )
-    if "stakeholder_groups" in changes:
-        previous["stakeholder_groups"] = [
-            {"id": g["group_id"], "label": g["label"]}
-            for g in db.query(
-                f"select group_id, label from {GROUPS} where hearing = ? order by ordinal",
-                [hearing],
-            )
-        ]
-        _write_groups(db, hearing, changes["stakeholder_groups"])
-    if "programme" in changes:
-        previous["programme"] = [
-            {k: s[k] for k in ("segment", "kind", "title", "planned_start", "planned_end")}
-            for s in db.query(
-                f"select * from {SEGMENTS} where hearing = ? and ordinal is not null order by ordinal",
-                [hearing],
-            )
-        ]
-        _write_programme(db, hearing, changes["programme"])
-    return previous
+def _note(db: sqlite_utils.Database, c: Correction) -> None:
+    """What the correction changed, and the earlier values of the fields the audit keeps."""
+    audited = AUDITED_FIELDS.get(c.target_type, frozenset())
+    previous = {f: c.before.get(f) for f in sorted(audited & set(c.fields))}
+    if "protected" in previous:
+        previous["protected"] = bool(previous["protected"])
+    db.table(CORRECTIONS).insert(
+        {"hearing": c.hearing, "seq": c.seq, "at": c.at, "corrects": c.target_seq,
+         "corrected_type": c.target_type if c.target_type in AUDITED_FIELDS else None,
+         "changes": _json(c.after), "previous": _json(previous), "reason": c.reason,
+         "affects_audit": int(bool(previous))},
+        replace=True,
+    )  # fmt: skip
 
 
-def _correct_participant(
-    db: sqlite_utils.Database, hearing: str, row: Mapping[str, Any], changes: Mapping[str, Any]
-) -> dict[str, Any]:
-    previous: dict[str, Any] = {}
-    for field in sorted(AUDITED_FIELDS["ParticipantRegistered"] & set(changes)):
-        value = changes[field]
-        if field == "protected":
-            previous[field] = bool(row[field])
-            value = 1 if value else 0
-        else:
-            previous[field] = row[field]
-        db.execute(
-            f"update {PARTICIPANTS} set {field} = ? where hearing = ? and participant = ?",
-            [value, hearing, row["participant"]],
-        )
-    return previous
+def _rederive(db: sqlite_utils.Database, c: Correction) -> None:
+    """Derive the corrected record again into the table it feeds."""
+    r, kind = c.record, c.target_type
+    if kind == "HearingScheduled":
+        _schedule(db, r)
+    elif kind == "ParticipantRegistered":
+        db.table(PARTICIPANTS).insert(_participant(r), replace=True)
+    elif kind == "InterventionDelivered":
+        db.table(INTERVENTIONS).insert(_intervention(r), replace=True)
+    elif kind in _SEGMENT_EVENT:
+        before = db.execute(
+            f"select segment from {SEGMENT_EVENTS} where hearing = ? and seq = ?",
+            [c.hearing, c.target_seq],
+        ).fetchone()
+        db.table(SEGMENT_EVENTS).insert(_segment_event(r), replace=True)
+        for segment in sorted({r["segment"], *(before or ())}):
+            _refresh_segment(db, c.hearing, segment)
+    elif kind == "HearingClosed":
+        db.execute(f"update {HEARINGS} set closed_at = ? where hearing = ?", [r["at"], c.hearing])
 
 
-def _correct_intervention(
-    db: sqlite_utils.Database, hearing: str, row: Mapping[str, Any], changes: Mapping[str, Any]
-) -> dict[str, Any]:
-    fields = sorted(AUDITED_FIELDS["InterventionDelivered"] & set(changes))
-    previous = {field: row[field] for field in fields}
-    new = {**row, **{field: changes[field] for field in fields}}
-    db.execute(
-        f"update {INTERVENTIONS} set speaker = ?, segment = ?, role = ?, at = ?, ended_at = ?,"
-        " seconds = ? where hearing = ? and seq = ?",
-        [
-            new["speaker"],
-            new["segment"],
-            new["role"],
-            new["at"],
-            new["ended_at"],
-            seconds_between(new["at"], new["ended_at"]),
-            hearing,
-            row["seq"],
-        ],
-    )
-    return previous
-
-
-def _correct_segment_event(
-    db: sqlite_utils.Database,
-    hearing: str,
-    row: Mapping[str, Any],
-    changes: Mapping[str, Any],
-    audited: frozenset[str],
-) -> dict[str, Any]:
-    fields = sorted(audited & set(changes))
-    previous = {field: row[field] for field in fields}
-    new = {**row, **{field: changes[field] for field in fields}}
-    db.execute(
-        f"update {SEGMENT_EVENTS} set segment = ?, at = ?, moderator = ? where hearing = ? and seq = ?",
-        [new["segment"], new["at"], new["moderator"], hearing, row["seq"]],
-    )
-    for segment in sorted({row["segment"], new["segment"]}):
-        _refresh_segment(db, hearing, segment)
-    return previous
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
