@@ -2,15 +2,15 @@
 
 Everything here is ordered explicitly (by seq, programme position, taxonomy
 position, objective or area number), so the renderers only walk lists and
-the same read model always gives the same report.  Protected participants
-are turned into their pseudonym here, once: the renderers never see their
-id, name or organization.
+the same read model always gives the same report.  The read model knows
+protected participants by their pseudonym only (the host's); their sealed
+words are revealed here, with the report's ``reveal``, for whoever holds the key.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -23,8 +23,12 @@ OFFICIALS_LABEL = "Officials (no stakeholder group)"
 NO_SEGMENT_TITLE = "Outside any programme segment"
 NO_AREA_TITLE = "Not linked to an SG-report area"
 
-#: Fields of a corrected record whose values are participant ids.
-_PARTICIPANT_FIELDS = frozenset({"by", "moderator", "participant"})
+#: ``reveal(hearing, field, value)``: sealed words opened for the reader (ReportRequest.reveal).
+Reveal = Callable[[str, str, Any], Any]
+
+
+def _as_stored(hearing: str, field: str, value: Any) -> Any:
+    return value
 
 
 @attrs.frozen
@@ -184,12 +188,12 @@ class Summary:
         return len({(i.maker.participant, i.maker.name) for i in self.items})
 
 
-def load(db: sqlite_utils.Database, hearing: str) -> Summary:
-    """Read one hearing's summary from the read model."""
+def load(db: sqlite_utils.Database, hearing: str, reveal: Reveal = _as_stored) -> Summary:
+    """Read one hearing's summary from the read model, protected words opened by ``reveal``."""
     q = _Query(db, hearing)
     head = q.one("select title, date from summary_hearings where hearing = ?")
     makers = q.makers()
-    corrections = q.corrections(makers)
+    corrections = q.corrections(makers, reveal)
     by_target: dict[int, list[Correction]] = {}
     for c in corrections:
         by_target.setdefault(c.corrects, []).append(c)
@@ -231,7 +235,7 @@ def load(db: sqlite_utils.Database, hearing: str) -> Summary:
             kind,
             at,
             makers.get(by) or _unknown(by),
-            text,
+            reveal(hearing, "text", text),
             segment,
             tuple(objectives.get(seq, ())),
             tuple(areas.get(seq, ())),
@@ -254,7 +258,7 @@ def load(db: sqlite_utils.Database, hearing: str) -> Summary:
             makers.get(by) or _unknown(by),
             segment,
             summarises,
-            tuple(points.get(seq, ())),
+            tuple(reveal(hearing, "key_points", points.get(seq, []))),
             tuple(by_target.get(seq, ())),
         )
         for seq, at, by, segment, summarises in q.all(
@@ -301,18 +305,18 @@ class _Query:
     def makers(self) -> dict[str, Maker]:
         labels = dict(self.all("select group_id, label from summary_groups where hearing = ?"))
         out = {}
-        for pid, name, organization, group, protected, pseudonym in self.all(
-            "select participant, name, organization, stakeholder_group, protected, pseudonym "
+        for pid, name, organization, group, protected in self.all(
+            "select participant, name, organization, stakeholder_group, protected "
             "from summary_participants where hearing = ? order by seq"
         ):
             label = None if group is None else labels.get(group, group)
-            if protected:
-                out[pid] = Maker(None, pseudonym, None, True, group, label)
+            if protected:  # known by the pseudonym only, which is also their ``name``
+                out[pid] = Maker(None, name, None, True, group, label)
             else:
                 out[pid] = Maker(pid, name, organization, False, group, label)
         return out
 
-    def corrections(self, makers: Mapping[str, Maker]) -> list[Correction]:
+    def corrections(self, makers: Mapping[str, Maker], reveal: Reveal) -> list[Correction]:
         registered = dict(
             self.all("select seq, participant from summary_participants where hearing = ?")
         )
@@ -334,20 +338,13 @@ class _Query:
                     corrects,
                     target,
                     subject,
-                    _shield(json.loads(changes), makers),
-                    _shield(json.loads(previous), makers),
+                    self._revealed(json.loads(changes), reveal),
+                    self._revealed(json.loads(previous), reveal),
                     reason,
                 )
             )
         return out
 
-
-def _shield(values: Mapping[str, Any], makers: Mapping[str, Maker]) -> dict[str, Any]:
-    """Participant ids in corrected fields, shown as the participant's display name."""
-    out = {}
-    for key, value in values.items():
-        if key in _PARTICIPANT_FIELDS and isinstance(value, str) and value in makers:
-            maker = makers[value]
-            value = maker.name if maker.protected else value
-        out[key] = value
-    return out
+    def _revealed(self, values: Mapping[str, Any], reveal: Reveal) -> dict[str, Any]:
+        """Corrected values as shown: a protected maker's sealed words opened by ``reveal``."""
+        return {field: reveal(self.hearing, field, value) for field, value in values.items()}

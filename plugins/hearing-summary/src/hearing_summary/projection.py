@@ -1,11 +1,15 @@
-"""The ``summary`` projection: its read-model tables and how each event changes them.
+"""The ``summary`` projection (contract v2): its read-model tables and how events fill them.
 
-Every event the summary uses is kept, as corrected so far, in
-``summary_records``; the query tables (items, objectives, areas, partners,
-summations, key points, participants, segments, groups) are derived from
-those records.  A ``CorrectionIssued`` merges its changes into the stored
-record of the event it corrects, derives that event's rows again, and
-leaves a row in ``summary_corrections`` saying what changed and why.
+The query tables (items, objectives, areas, partners, summations, key points,
+participants, segments, groups) are derived from each record as it arrives.
+A correction arrives resolved by the host: the corrected record is derived
+again into the rows it feeds, and a row in ``summary_corrections`` says what
+changed and why.
+
+Records arrive shielded: a protected participant is known by their pseudonym
+only, their identifying fields are withheld and their words stay sealed (the
+report reveals them, for whoever holds the key), so these tables hold no
+protected name or word in clear.
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hearing_core import (
-    DEFAULT_STAKEHOLDER_GROUPS,
+    WITHHELD,
+    Correction,
     Projection,
     RecordedEvent,
     Report,
     ReportRequest,
+    Table,
+    handles,
 )
+from hearing_core.projection import stakeholder_groups
 
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils
@@ -55,42 +63,21 @@ SECTIONS = (
     "summations",
 )
 
+HEARINGS = "summary_hearings"
+GROUPS = "summary_groups"
+SEGMENTS = "summary_segments"
+PARTICIPANTS = "summary_participants"
+ITEMS = "summary_items"
+OBJECTIVES = "summary_item_objectives"
+AREAS = "summary_item_areas"
+PARTNERS = "summary_item_partners"
+SUMMATIONS = "summary_summations"
+KEY_POINTS = "summary_key_points"
+CORRECTIONS = "summary_corrections"
+
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-# Writes are plain SQL: one statement per change, where sqlite-utils' upsert would
-# first look the table up (replay runs this for every event).
-
-
-def _upsert(
-    db: sqlite_utils.Database, table: str, row: Mapping[str, Any], key: tuple[str, ...]
-) -> None:
-    """Insert a row, or update the given columns of the row with the same key."""
-    columns = list(row)
-    updates = [c for c in columns if c not in key]
-    action = (
-        "do update set " + ", ".join(f"[{c}] = excluded.[{c}]" for c in updates)
-        if updates
-        else "do nothing"
-    )
-    db.execute(
-        f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) "  # noqa: S608
-        f"values ({', '.join('?' for _ in columns)}) "
-        f"on conflict ({', '.join(f'[{c}]' for c in key)}) {action}",
-        [row[c] for c in columns],
-    )
-
-
-def _insert(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> None:
-    for row in rows:
-        columns = list(row)
-        db.execute(
-            f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) "  # noqa: S608
-            f"values ({', '.join('?' for _ in columns)})",
-            [row[c] for c in columns],
-        )
 
 
 class SummaryProjection(Projection):
@@ -103,174 +90,107 @@ class SummaryProjection(Projection):
         "options": {"section": "digest"},
         "order": 2,
     }
-    # Written against contract v1: sees protected participants' identities and words in
-    # clear, so its tables are personal data until it is ported to v2 (docs/plugins.md).
-    needs: ClassVar[frozenset[str]] = frozenset({"identities", "words"})
-    version: ClassVar[int] = 1
+    version: ClassVar[int] = 2
     description: ClassVar[str] = (
         "Recommendations and pledges by session, GCM objective, SG-report area and "
         "stakeholder group; pledges by level; moderators' summations; a digest for the "
         "opening plenary"
     )
-    types: ClassVar[frozenset[str]] = frozenset({*TARGETS, "SegmentClosed", "CorrectionIssued"})
     formats: ClassVar[tuple[str, ...]] = ("markdown", "json")
-    tables: ClassVar[Mapping[str, Mapping[str, type]]] = {
-        "summary_hearings": {"hearing": str, "title": str, "date": str, "open_segment": str},
-        "summary_records": {
-            "hearing": str,
-            "seq": int,
-            "type": str,
-            "record": str,
-            "open_segment": str,
-        },
-        "summary_groups": {"hearing": str, "group_id": str, "position": int, "label": str},
-        "summary_segments": {
-            "hearing": str,
-            "segment": str,
-            "position": int,
-            "kind": str,
-            "title": str,
-            "opened_seq": int,
-            "moderator": str,
-        },
-        "summary_participants": {
-            "hearing": str,
-            "participant": str,
-            "seq": int,
-            "name": str,
-            "organization": str,
-            "stakeholder_group": str,
-            "protected": int,
-            "pseudonym": str,
-        },
-        "summary_items": {
-            "hearing": str,
-            "seq": int,
-            "kind": str,
-            "at": str,
-            "by": str,
-            "text": str,
-            "level": str,
-            "segment": str,
-            "segment_given": str,
-            "segment_open": str,
-        },
-        "summary_item_objectives": {"hearing": str, "seq": int, "objective": int},
-        "summary_item_areas": {"hearing": str, "seq": int, "area": int},
-        "summary_item_partners": {"hearing": str, "seq": int, "position": int, "partner": str},
-        "summary_summations": {
-            "hearing": str,
-            "seq": int,
-            "at": str,
-            "by": str,
-            "segment": str,
-            "summarises": str,
-        },
-        "summary_key_points": {"hearing": str, "seq": int, "position": int, "point": str},
-        "summary_corrections": {
-            "hearing": str,
-            "seq": int,
-            "at": str,
-            "corrects": int,
-            "target": str,
-            "changes": str,
-            "previous": str,
-            "reason": str,
-        },
-    }
-    #: Each table's primary key.
-    keys: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "summary_hearings": ("hearing",),
-        "summary_records": ("hearing", "seq"),
-        "summary_groups": ("hearing", "group_id"),
-        "summary_segments": ("hearing", "segment"),
-        "summary_participants": ("hearing", "participant"),
-        "summary_items": ("hearing", "seq"),
-        "summary_item_objectives": ("hearing", "seq", "objective"),
-        "summary_item_areas": ("hearing", "seq", "area"),
-        "summary_item_partners": ("hearing", "seq", "position"),
-        "summary_summations": ("hearing", "seq"),
-        "summary_key_points": ("hearing", "seq", "position"),
-        "summary_corrections": ("hearing", "seq"),
-    }
-
-    def create_tables(self, db: sqlite_utils.Database) -> None:
-        for table, columns in self.tables.items():
-            db.table(table).create(dict(columns), pk=self.keys[table], if_not_exists=True)
+    tables: ClassVar[Mapping[str, Table]] = {
+        HEARINGS: Table(
+            {"hearing": str, "title": str, "date": str, "open_segment": str}, pk=("hearing",)
+        ),
+        GROUPS: Table(
+            {"hearing": str, "group_id": str, "position": int, "label": str},
+            pk=("hearing", "group_id"),
+        ),
+        SEGMENTS: Table(
+            {"hearing": str, "segment": str, "position": int, "kind": str, "title": str,
+             "opened_seq": int, "moderator": str},
+            pk=("hearing", "segment"),
+        ),
+        PARTICIPANTS: Table(
+            {"hearing": str, "participant": str, "seq": int, "name": str, "organization": str,
+             "stakeholder_group": str, "protected": int},
+            pk=("hearing", "participant"),
+        ),
+        ITEMS: Table(
+            {"hearing": str, "seq": int, "kind": str, "at": str, "by": str, "text": str,
+             "level": str, "segment": str, "segment_given": str, "segment_open": str},
+            pk=("hearing", "seq"),
+        ),
+        OBJECTIVES: Table(
+            {"hearing": str, "seq": int, "objective": int}, pk=("hearing", "seq", "objective")
+        ),
+        AREAS: Table({"hearing": str, "seq": int, "area": int}, pk=("hearing", "seq", "area")),
+        PARTNERS: Table(
+            {"hearing": str, "seq": int, "position": int, "partner": str},
+            pk=("hearing", "seq", "position"),
+        ),
+        SUMMATIONS: Table(
+            {"hearing": str, "seq": int, "at": str, "by": str, "segment": str,
+             "summarises": str},
+            pk=("hearing", "seq"),
+        ),
+        KEY_POINTS: Table(
+            {"hearing": str, "seq": int, "position": int, "point": str},
+            pk=("hearing", "seq", "position"),
+        ),
+        CORRECTIONS: Table(
+            {"hearing": str, "seq": int, "at": str, "corrects": int, "target": str,
+             "changes": str, "previous": str, "reason": str},
+            pk=("hearing", "seq"),
+        ),
+    }  # fmt: skip
 
     # --- events --------------------------------------------------------------------
 
-    def handle(self, event: RecordedEvent, db: sqlite_utils.Database) -> None:
-        hearing = event.hearing
-        if event.type == "CorrectionIssued":
-            self._correct(event, db)
-            return
-        if event.type == "SegmentClosed":
-            db.execute(
-                "update summary_hearings set open_segment = null where hearing = ?", [hearing]
-            )
-            return
-        record = {k: v for k, v in event.record.items() if k != "digest"}
-        open_segment = None
-        if event.type in (RECOMMENDATION_T, PLEDGE_T):
-            row = db.execute(
-                "select open_segment from summary_hearings where hearing = ?", [hearing]
-            ).fetchone()
-            open_segment = row[0] if row else None
-        _upsert(
-            db,
-            "summary_records",
-            {
-                "hearing": hearing,
-                "seq": event.seq,
-                "type": event.type,
-                "record": _json(record),
-                "open_segment": open_segment,
-            },
-            ("hearing", "seq"),
-        )
-        if event.type == "SegmentOpened":
-            _upsert(
-                db,
-                "summary_hearings",
-                {"hearing": hearing, "open_segment": record["segment"]},
-                ("hearing",),
-            )
-        _derive(db, hearing, event.seq, event.type, record, open_segment)
+    @handles("HearingScheduled")
+    def scheduled(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        for e in events:
+            _derive_hearing(db, e.record)
 
-    def _correct(self, event: RecordedEvent, db: sqlite_utils.Database) -> None:
-        hearing = event.hearing
-        row = db.execute(
-            "select type, record, open_segment from summary_records where hearing = ? and seq = ?",
-            [hearing, event["corrects"]],
-        ).fetchone()
-        if row is None:
-            return  # a correction of something the summary does not show (e.g. a time)
-        target_type, stored, open_segment = row
-        record = json.loads(stored)
-        changes = dict(event["changes"])
-        previous = {k: record.get(k) for k in changes}
-        record.update(changes)
-        db.execute(
-            "update summary_records set record = ? where hearing = ? and seq = ?",
-            [_json(record), hearing, event["corrects"]],
-        )
-        _derive(db, hearing, event["corrects"], target_type, record, open_segment)
-        _upsert(
-            db,
-            "summary_corrections",
-            {
-                "hearing": hearing,
-                "seq": event.seq,
-                "at": event["at"],
-                "corrects": event["corrects"],
-                "target": TARGETS[target_type],
-                "changes": _json(changes),
-                "previous": _json(previous),
-                "reason": event["reason"],
-            },
-            ("hearing", "seq"),
-        )
+    @handles("ParticipantRegistered")
+    def registered(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        db.table(PARTICIPANTS).insert_all([_participant(e.record) for e in events], replace=True)
+
+    @handles("SegmentOpened", "SegmentClosed")
+    def segments(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        for e in events:
+            opened = e.type == "SegmentOpened"
+            if opened:
+                _derive_opening(db, e.record)
+            db.table(HEARINGS).upsert(
+                {"hearing": e.hearing, "open_segment": e["segment"] if opened else None},
+                pk="hearing",
+            )
+
+    @handles(RECOMMENDATION_T, PLEDGE_T)
+    def items(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        for e in events:
+            row = db.execute(
+                f"select open_segment from {HEARINGS} where hearing = ?",  # noqa: S608
+                [e.hearing],
+            ).fetchone()
+            _derive_item(db, e.record, row[0] if row else None)
+
+    @handles("SummationDelivered")
+    def summations(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
+        for e in events:
+            _derive_summation(db, e.record)
+
+    @handles("CorrectionIssued")
+    def corrections(self, corrections: list[Correction], db: sqlite_utils.Database) -> None:
+        for c in corrections:
+            if c.target_type in TARGETS:  # else: something the summary does not show
+                _rederive(db, c)
+                db.table(CORRECTIONS).insert(
+                    {"hearing": c.hearing, "seq": c.seq, "at": c.at, "corrects": c.target_seq,
+                     "target": TARGETS[c.target_type], "changes": _json(c.after),
+                     "previous": _json(c.before), "reason": c.reason},
+                    replace=True,
+                )  # fmt: skip
 
     # --- reports -------------------------------------------------------------------
 
@@ -287,202 +207,128 @@ class SummaryProjection(Projection):
                 exit_code=2,
                 message=f"unknown section {section!r}; choose one of {', '.join(SECTIONS)}",
             )
-        summary = load(db, request.hearing)
+        summary = load(db, request.hearing, request.reveal)
         if request.format == "json":
             return render_json(summary, section)
         return render_markdown(summary, section)
 
 
-def _derive(
-    db: sqlite_utils.Database,
-    hearing: str,
-    seq: int,
-    event_type: str,
-    record: Mapping[str, Any],
-    open_segment: str | None,
-) -> None:
-    """(Re)build the query rows that come from one (corrected) record."""
-    if event_type == "HearingScheduled":
-        _derive_hearing(db, hearing, record)
-    elif event_type == "ParticipantRegistered":
-        _derive_participant(db, hearing, seq, record)
-    elif event_type == "SegmentOpened":
-        db.execute(
-            "update summary_segments set opened_seq = null, moderator = null "
-            "where hearing = ? and opened_seq = ?",
-            [hearing, seq],
-        )
-        _upsert(
-            db,
-            "summary_segments",
-            {
-                "hearing": hearing,
-                "segment": record["segment"],
-                "opened_seq": seq,
-                "moderator": record.get("moderator"),
-            },
-            ("hearing", "segment"),
-        )
-    elif event_type in (RECOMMENDATION_T, PLEDGE_T):
-        _derive_item(db, hearing, seq, event_type, record, open_segment)
-    elif event_type == "SummationDelivered":
-        _derive_summation(db, hearing, seq, record)
+# --- rows from (corrected, shielded) records ----------------------------------------------
 
 
-def _derive_hearing(db: sqlite_utils.Database, hearing: str, record: Mapping[str, Any]) -> None:
-    _upsert(
-        db,
-        "summary_hearings",
-        {"hearing": hearing, "title": record["title"], "date": record["date"]},
-        ("hearing",),
+def _rederive(db: sqlite_utils.Database, c: Correction) -> None:
+    """Derive the corrected record again into the rows it feeds."""
+    r, kind = c.record, c.target_type
+    if kind == "HearingScheduled":
+        _derive_hearing(db, r)
+    elif kind == "ParticipantRegistered":
+        db.table(PARTICIPANTS).insert(_participant(r), replace=True)
+    elif kind == "SegmentOpened":
+        _derive_opening(db, r)
+    elif kind in (RECOMMENDATION_T, PLEDGE_T):
+        row = db.execute(
+            f"select segment_open from {ITEMS} where hearing = ? and seq = ?",  # noqa: S608
+            [c.hearing, c.target_seq],
+        ).fetchone()
+        _derive_item(db, r, row[0] if row else None)
+    elif kind == "SummationDelivered":
+        _derive_summation(db, r)
+
+
+def _derive_hearing(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
+    hearing = r["hearing"]
+    db.table(HEARINGS).upsert(
+        {"hearing": hearing, "title": r["title"], "date": r["date"]}, pk="hearing"
     )
-    groups = record.get("stakeholder_groups")
-    if groups is None:
-        groups = [{"id": k, "label": v} for k, v in DEFAULT_STAKEHOLDER_GROUPS.items()]
-    db.execute("delete from summary_groups where hearing = ?", [hearing])
-    _insert(
-        db,
-        "summary_groups",
-        [
-            {"hearing": hearing, "group_id": g["id"], "position": i, "label": g["label"]}
-            for i, g in enumerate(groups)
-        ],
+    db.execute(f"delete from {GROUPS} where hearing = ?", [hearing])  # noqa: S608
+    db.table(GROUPS).insert_all(
+        {"hearing": hearing, "group_id": gid, "position": i, "label": label}
+        for i, (gid, label) in enumerate(stakeholder_groups(r).items())
     )
     # A corrected programme may drop a segment: it keeps its row, without a place.
-    db.execute("update summary_segments set position = null where hearing = ?", [hearing])
-    for i, item in enumerate(record["programme"]):
-        _upsert(
-            db,
-            "summary_segments",
-            {
-                "hearing": hearing,
-                "segment": item["id"],
-                "position": i,
-                "kind": item["kind"],
-                "title": item["title"],
-            },
-            ("hearing", "segment"),
-        )
+    db.execute(f"update {SEGMENTS} set position = null where hearing = ?", [hearing])  # noqa: S608
+    db.table(SEGMENTS).upsert_all(
+        [
+            {"hearing": hearing, "segment": item["id"], "position": i, "kind": item["kind"],
+             "title": item["title"]}
+            for i, item in enumerate(r["programme"])
+        ],
+        pk=("hearing", "segment"),
+    )  # fmt: skip
 
 
-def _derive_participant(
-    db: sqlite_utils.Database, hearing: str, seq: int, record: Mapping[str, Any]
-) -> None:
-    _upsert(
+def _participant(r: Mapping[str, Any]) -> dict[str, Any]:
+    organization = r.get("organization")
+    return {
+        "hearing": r["hearing"],
+        "participant": r["participant"],
+        "seq": r["seq"],
+        "name": r["name"],
+        "organization": None if organization == WITHHELD else organization,
+        "stakeholder_group": r.get("stakeholder_group"),
+        "protected": 1 if r.get("protected") else 0,
+    }
+
+
+def _derive_opening(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
+    """The segment an opening opened (a corrected opening leaves the segment it named)."""
+    db.execute(
+        f"update {SEGMENTS} set opened_seq = null, moderator = null"  # noqa: S608
+        " where hearing = ? and opened_seq = ?",
+        [r["hearing"], r["seq"]],
+    )
+    db.table(SEGMENTS).upsert(
+        {"hearing": r["hearing"], "segment": r["segment"], "opened_seq": r["seq"],
+         "moderator": r.get("moderator")},
+        pk=("hearing", "segment"),
+    )  # fmt: skip
+
+
+def _replace(db: sqlite_utils.Database, hearing: str, seq: int, rows: Mapping[str, Any]) -> None:
+    """Replace the rows of one record (``seq``) in each of these tables."""
+    for table, table_rows in rows.items():
+        db.execute(f"delete from {table} where hearing = ? and seq = ?", [hearing, seq])  # noqa: S608
+        db.table(table).insert_all(table_rows)
+
+
+def _derive_item(db: sqlite_utils.Database, r: Mapping[str, Any], open_segment: Any) -> None:
+    hearing, seq, given = r["hearing"], r["seq"], r.get("segment")
+    key = {"hearing": hearing, "seq": seq}
+    _replace(
         db,
-        "summary_participants",
+        hearing,
+        seq,
         {
-            "hearing": hearing,
-            "participant": record["participant"],
-            "seq": seq,
-            "name": record["name"],
-            "organization": record.get("organization"),
-            "stakeholder_group": record.get("stakeholder_group"),
-            "protected": 1 if record.get("protected") else 0,
+            ITEMS: [
+                {**key, "kind": RECOMMENDATION if r["type"] == RECOMMENDATION_T else PLEDGE,
+                 "at": r["at"], "by": r["by"], "text": r["text"], "level": r.get("level"),
+                 "segment": given or open_segment, "segment_given": given,
+                 "segment_open": open_segment}
+            ],
+            OBJECTIVES: [
+                {**key, "objective": int(o)} for o in sorted(set(r.get("gcm_objectives") or ()))
+            ],
+            AREAS: [{**key, "area": int(a)} for a in sorted(set(r.get("sg_report_areas") or ()))],
+            PARTNERS: [
+                {**key, "position": i, "partner": p} for i, p in enumerate(r.get("partners") or ())
+            ],
         },
-        ("hearing", "participant"),
-    )
-    # Pseudonyms follow the order of protected registrations, as hearing_core.pseudonyms does.
-    rows = db.execute(
-        "select participant, protected from summary_participants where hearing = ? order by seq",
-        [hearing],
-    ).fetchall()
-    n = 0
-    for participant, protected in rows:
-        pseudonym = None
-        if protected:
-            n += 1
-            pseudonym = f"Protected speaker {n}"
-        db.execute(
-            "update summary_participants set pseudonym = ? where hearing = ? and participant = ?",
-            [pseudonym, hearing, participant],
-        )
+    )  # fmt: skip
 
 
-def _derive_item(
-    db: sqlite_utils.Database,
-    hearing: str,
-    seq: int,
-    event_type: str,
-    record: Mapping[str, Any],
-    open_segment: str | None,
-) -> None:
-    for table in (
-        "summary_items",
-        "summary_item_objectives",
-        "summary_item_areas",
-        "summary_item_partners",
-    ):
-        db.execute(f"delete from {table} where hearing = ? and seq = ?", [hearing, seq])  # noqa: S608
-    given = record.get("segment")
-    _insert(
+def _derive_summation(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
+    key = {"hearing": r["hearing"], "seq": r["seq"]}
+    _replace(
         db,
-        "summary_items",
-        [
-            {
-                "hearing": hearing,
-                "seq": seq,
-                "kind": RECOMMENDATION if event_type == RECOMMENDATION_T else PLEDGE,
-                "at": record["at"],
-                "by": record["by"],
-                "text": record["text"],
-                "level": record.get("level"),
-                "segment": given or open_segment,
-                "segment_given": given,
-                "segment_open": open_segment,
-            }
-        ],
-    )
-    _insert(
-        db,
-        "summary_item_objectives",
-        [
-            {"hearing": hearing, "seq": seq, "objective": int(o)}
-            for o in sorted(set(record.get("gcm_objectives") or ()))
-        ],
-    )
-    _insert(
-        db,
-        "summary_item_areas",
-        [
-            {"hearing": hearing, "seq": seq, "area": int(a)}
-            for a in sorted(set(record.get("sg_report_areas") or ()))
-        ],
-    )
-    _insert(
-        db,
-        "summary_item_partners",
-        [
-            {"hearing": hearing, "seq": seq, "position": i, "partner": p}
-            for i, p in enumerate(record.get("partners") or ())
-        ],
-    )
-
-
-def _derive_summation(
-    db: sqlite_utils.Database, hearing: str, seq: int, record: Mapping[str, Any]
-) -> None:
-    for table in ("summary_summations", "summary_key_points"):
-        db.execute(f"delete from {table} where hearing = ? and seq = ?", [hearing, seq])  # noqa: S608
-    _insert(
-        db,
-        "summary_summations",
-        [
-            {
-                "hearing": hearing,
-                "seq": seq,
-                "at": record["at"],
-                "by": record["by"],
-                "segment": record["segment"],
-                "summarises": record["summarises"],
-            }
-        ],
-    )
-    _insert(
-        db,
-        "summary_key_points",
-        [
-            {"hearing": hearing, "seq": seq, "position": i, "point": p}
-            for i, p in enumerate(record["key_points"])
-        ],
-    )
+        r["hearing"],
+        r["seq"],
+        {
+            SUMMATIONS: [
+                {**key, "at": r["at"], "by": r["by"], "segment": r["segment"],
+                 "summarises": r["summarises"]}
+            ],
+            KEY_POINTS: [
+                {**key, "position": i, "point": p} for i, p in enumerate(r["key_points"])
+            ],
+        },
+    )  # fmt: skip
