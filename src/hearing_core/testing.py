@@ -39,7 +39,7 @@ from hearing_core.domain import Hearing, event_record
 from hearing_core.event_view import RecordedEvent
 from hearing_core.keystore import KeyStore
 from hearing_core.projection import Projection, Report, ReportRequest
-from hearing_core.protection import reveal_record, seal_for
+from hearing_core.protection import is_envelope, reveal_record, seal_for
 from hearing_core.readmodels import ReadModels
 from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
 
@@ -463,7 +463,7 @@ class ProjectionContract:
         protection = Protection.of(plain)
         identities: dict[str, str] = {}
         words: dict[str, str] = {}
-        for r in plain:
+        for stored, r in zip(events, plain, strict=True):
             hearing = r["hearing"]
             if r["type"] == "ParticipantRegistered" and protection.is_protected(
                 hearing, r["participant"]
@@ -473,7 +473,12 @@ class ProjectionContract:
                         identities[r[field]] = f"{field} of {r['participant']}"
             actor = r.get("speaker", r.get("by"))
             if protection.is_protected(hearing, actor):
-                for field in ("text", "key_points", "translations"):
+                # Words the log holds sealed.  Words said before a later correction protected
+                # the speaker are plain text in the log itself (docs/security.md, "Protection
+                # applies from registration"), and read models may hold them as the log does.
+                for field in ("text", "key_points", "translations", "note"):
+                    if not any(map(is_envelope, _strings(stored.record.get(field)))):
+                        continue
                     for text in _strings(r.get(field)):
                         if len(text) > 3:
                             words[text] = f"{field} of {actor} at seq {r['seq']}"

@@ -1,14 +1,15 @@
 """What a pledges report shows, read from the read model: plain data, no formatting.
 
 :func:`load` gathers the pledges of one hearing (or of the whole archive),
-each with its maker (shown by pseudonym when protected), its progress
-reports in log order and its corrections, and the counts by status.
+each with its maker (a protected one known by the host's pseudonym only),
+its progress reports in log order and its corrections, and the counts by
+status.  Protected participants' sealed words are opened here by ``reveal``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +27,12 @@ STATUS_LABELS: Mapping[str, str] = {
     "made": "no report yet",
 }
 
-#: Corrected fields that name a participant (shown as the participant's display name).
-PARTICIPANT_FIELDS = frozenset({"by"})
+#: ``reveal(hearing, field, value)``: sealed words opened for the reader (ReportRequest.reveal).
+Reveal = Callable[[str, str, Any], Any]
+
+
+def _as_stored(hearing: str, field: str, value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
@@ -145,8 +150,9 @@ def count(statuses: Iterable[str]) -> dict[str, int]:
 class _People:
     """Participants by hearing, loaded once per hearing."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: sqlite_utils.Database, reveal: Reveal = _as_stored) -> None:
         self.db = db
+        self.reveal = reveal
         self.by_hearing: dict[str, dict[str, Person]] = {}
         self.by_seq: dict[str, dict[int, str]] = {}
 
@@ -159,14 +165,14 @@ class _People:
             )
             people: dict[str, Person] = {}
             seqs: dict[int, str] = {}
-            for pid, seq, name, group, protected, pseudonym in self.db.execute(
-                "select participant, seq, name, stakeholder_group, protected, pseudonym "
+            for pid, seq, name, group, protected in self.db.execute(
+                "select participant, seq, name, stakeholder_group, protected "
                 "from pledges_participants where hearing = ? order by seq",
                 [hearing],
             ).fetchall():
                 label = None if group is None else labels.get(group, group)
-                if protected:
-                    people[pid] = Person(None, pseudonym, True, group, label)
+                if protected:  # known by the pseudonym only, which is also their ``name``
+                    people[pid] = Person(None, name, True, group, label)
                 else:
                     people[pid] = Person(pid, name, False, group, label)
                 seqs[seq] = pid
@@ -178,12 +184,9 @@ class _People:
         person = self._load(hearing).get(participant)
         return person or Person(participant, participant, False, None, None)
 
-    def shown(self, hearing: str, participant: Any) -> Any:
-        """How a participant id in a corrected field is shown: a pseudonym when protected."""
-        if not isinstance(participant, str):
-            return participant
-        person = self._load(hearing).get(participant)
-        return person.name if person is not None and person.protected else participant
+    def revealed(self, hearing: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Corrected values as shown: a protected participant's sealed words opened."""
+        return {field: self.reveal(hearing, field, value) for field, value in values.items()}
 
 
 def _corrections(
@@ -207,7 +210,8 @@ def _corrections(
             "reason from pledges_corrections where hearing = ? order by position, seq",
             [hearing],
         ).fetchall():
-            new, old = json.loads(changes), json.loads(previous)
+            new = people.revealed(hearing, json.loads(changes))
+            old = people.revealed(hearing, json.loads(previous))
             fields = tuple(new)
             if target == "registration":
                 key: tuple[str, str, Any] = (target, hearing, participant)
@@ -221,9 +225,6 @@ def _corrections(
                     continue
             else:
                 key = (target, hearing, corrects)
-                for values in (new, old):
-                    for name in PARTICIPANT_FIELDS & set(values):
-                        values[name] = people.shown(hearing, values[name])
             out.setdefault(key, []).append(
                 Correction(hearing, seq, position, at, corrects, target, fields, new, old, reason)
             )
@@ -249,7 +250,7 @@ def _reports(
             position=position,
             at=at,
             status=status,
-            note=note,
+            note=people.reveal(hearing, "note", note),
             by=None if by is None else people.get(hearing, by),
             pledge_hearing=pledge_hearing,
             pledge_seq=pledge_seq,
@@ -309,7 +310,7 @@ def _pledges(db: sqlite_utils.Database, people: _People, hearing: str | None) ->
                 position=position,
                 at=at,
                 maker=people.get(where, by),
-                text=text,
+                text=people.reveal(where, "text", text),
                 objectives=tuple(sorted(int(o) for o in json.loads(objectives or "[]"))),
                 level=level,
                 partners=tuple(json.loads(partners or "[]")),
@@ -326,9 +327,15 @@ def _pledges(db: sqlite_utils.Database, people: _People, hearing: str | None) ->
     return out
 
 
-def load(db: sqlite_utils.Database, hearing: str | None, status: str | None) -> PledgesView:
-    """The report's content: ``hearing`` None for the whole archive; ``status`` filters."""
-    people = _People(db)
+def load(
+    db: sqlite_utils.Database,
+    hearing: str | None,
+    status: str | None,
+    reveal: Reveal = _as_stored,
+) -> PledgesView:
+    """The report's content: ``hearing`` None for the whole archive; ``status`` filters;
+    ``reveal`` opens protected participants' sealed words."""
+    people = _People(db, reveal)
     pledges = _pledges(db, people, hearing)
     if hearing is None:
         slugs = [
