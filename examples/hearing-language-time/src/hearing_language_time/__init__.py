@@ -4,47 +4,60 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hearing_core import Projection, RecordedEvent, ReportRequest, escape_markdown, hookimpl
+from hearing_core import (
+    Projection,
+    RecordedEvent,
+    ReportRequest,
+    Table,
+    escape_markdown,
+    handles,
+    hookimpl,
+)
+
+if TYPE_CHECKING:  # the corrections module loads only when a correction is handled
+    from hearing_core import Correction
 
 TIMED = ("language", "at", "ended_at")  # the fields of a turn that matter here
 
 
-def _timed(turn: dict[str, Any]) -> dict[str, Any]:
-    span = datetime.fromisoformat(turn["ended_at"]) - datetime.fromisoformat(turn["at"])
-    return {**turn, "seconds": round(span.total_seconds())}
+def _turn(r: Any, note: str | None = None) -> dict[str, Any]:
+    """A turn's row from an (already corrected) intervention record."""
+    span = datetime.fromisoformat(r["ended_at"]) - datetime.fromisoformat(r["at"])
+    timed = {k: r[k] for k in TIMED}
+    return {"hearing": r["hearing"], "seq": r["seq"], **timed,
+            "seconds": round(span.total_seconds()), "note": note}  # fmt: skip
 
 
 class LanguageTime(Projection):
     name = "language_time"
+    version = 2
     description = "Speaking seconds and turns per language of delivery, with each one's share"
-    types = frozenset({"InterventionDelivered", "CorrectionIssued"})
     tables = {
-        "language_time_turns": {"hearing": str, "seq": int, "language": str, "at": str,
-                                "ended_at": str, "seconds": int, "note": str},
+        "language_time_turns": Table(
+            {"hearing": str, "seq": int, "language": str, "at": str, "ended_at": str,
+             "seconds": int, "note": str},
+            pk=("hearing", "seq"),
+        ),
     }  # fmt: skip
     formats = ("markdown", "json")
 
-    def create_tables(self, db: Any) -> None:
-        for table, columns in self.tables.items():
-            db[table].create(dict(columns), pk=("hearing", "seq"), if_not_exists=True)
+    @handles("InterventionDelivered")
+    def turns(self, events: list[RecordedEvent], db: Any) -> None:
+        db["language_time_turns"].insert_all(_turn(e) for e in events)
 
-    def handle(self, event: RecordedEvent, db: Any) -> None:
+    @handles("CorrectionIssued")
+    def corrections(self, corrections: list[Correction], db: Any) -> None:
         turns = db["language_time_turns"]
-        if event.type == "InterventionDelivered":
-            turns.insert(_timed({k: event[k] for k in ("hearing", "seq", *TIMED)}))
-            return
-        # CorrectionIssued: fold the changed fields into the turn it corrects, with a note
-        key = [event.hearing, event["corrects"]]
-        old = next(turns.rows_where("hearing = ? and seq = ?", key), None)
-        changes = {k: v for k, v in event["changes"].items() if k in TIMED}
-        if old is None or not changes:
-            return  # a correction of something this report does not show
-        note = f"{', '.join(sorted(changes))} corrected by #{event.seq}: {event['reason']}"
-        turns.update(
-            key, _timed({**old, **changes, "note": "; ".join(filter(None, [old["note"], note]))})
-        )
+        for c in corrections:
+            changed = sorted(set(c.after) & set(TIMED))
+            if c.target_type != "InterventionDelivered" or not changed:
+                continue  # a correction of something this report does not show
+            # c.record is the corrected intervention: its row is derived again, noted.
+            earlier = turns.get((c.hearing, c.target_seq))["note"]
+            note = f"{', '.join(changed)} corrected by #{c.seq}: {c.reason}"
+            turns.insert(_turn(c.record, "; ".join(filter(None, [earlier, note]))), replace=True)
 
     def render(self, db: Any, request: ReportRequest) -> str:
         rows = db.execute(
