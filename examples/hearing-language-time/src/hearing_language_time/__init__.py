@@ -6,18 +6,10 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hearing_core import (
-    Projection,
-    RecordedEvent,
-    ReportRequest,
-    Table,
-    escape_markdown,
-    handles,
-    hookimpl,
-)
+from hearing_core import Projection, ReportRequest, Table, escape_markdown, handles, hookimpl
 
-if TYPE_CHECKING:  # the corrections module loads only when a correction is handled
-    from hearing_core import Correction
+if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
+    from hearing_core import Correction, RecordedEvent
 
 TIMED = ("language", "at", "ended_at")  # the fields of a turn that matter here
 
@@ -25,8 +17,7 @@ TIMED = ("language", "at", "ended_at")  # the fields of a turn that matter here
 def _turn(r: Any, note: str | None = None) -> dict[str, Any]:
     """A turn's row from an (already corrected) intervention record."""
     span = datetime.fromisoformat(r["ended_at"]) - datetime.fromisoformat(r["at"])
-    timed = {k: r[k] for k in TIMED}
-    return {"hearing": r["hearing"], "seq": r["seq"], **timed,
+    return {"hearing": r["hearing"], "seq": r["seq"], **{k: r[k] for k in TIMED},
             "seconds": round(span.total_seconds()), "note": note}  # fmt: skip
 
 
@@ -34,13 +25,9 @@ class LanguageTime(Projection):
     name = "language_time"
     version = 2
     description = "Speaking seconds and turns per language of delivery, with each one's share"
-    tables = {
-        "language_time_turns": Table(
-            {"hearing": str, "seq": int, "language": str, "at": str, "ended_at": str,
-             "seconds": int, "note": str},
-            pk=("hearing", "seq"),
-        ),
-    }  # fmt: skip
+    tables = {"language_time_turns": Table({"hearing": str, "seq": int, "language": str, "at": str,
+                                            "ended_at": str, "seconds": int, "note": str},
+                                           pk=("hearing", "seq"))}  # fmt: skip
     formats = ("markdown", "json")
 
     @handles("InterventionDelivered")
