@@ -77,6 +77,7 @@ class Protection:
     def __init__(self) -> None:
         self._registrations: dict[tuple[str, int], str] = {}
         self._pseudonyms: dict[tuple[str, str], str] = {}
+        self._numbers: dict[tuple[str, str], int] = {}
         self._counts: dict[str, int] = {}
 
     # --- feeding ------------------------------------------------------------------
@@ -101,6 +102,7 @@ class Protection:
             return False
         n = self._counts.get(hearing, 0) + 1
         self._counts[hearing] = n
+        self._numbers[(hearing, pid)] = n
         self._pseudonyms[(hearing, pid)] = pseudonym_label(n)
         return True
 
@@ -119,6 +121,12 @@ class Protection:
         if not isinstance(participant, str):
             return None
         return self._pseudonyms.get((hearing, participant))
+
+    def number(self, hearing: str, participant: Any) -> int | None:
+        """N of the participant's "Protected speaker N", or None when they are not protected."""
+        if not isinstance(participant, str):
+            return None
+        return self._numbers.get((hearing, participant))
 
     def is_protected(self, hearing: str, participant: Any) -> bool:
         return self.pseudonym(hearing, participant) is not None
@@ -156,7 +164,8 @@ class Protection:
             if label is not None:
                 protection._pseudonyms[(hearing, pid)] = label
                 numbered.append((int(label.rsplit(" ", 1)[1]), hearing, pid))
-        for n, hearing, _ in numbered:
+        for n, hearing, pid in numbered:
+            protection._numbers[(hearing, pid)] = n
             protection._counts[hearing] = max(protection._counts.get(hearing, 0), n)
         return protection
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hearing_core.corrections import AppliedCorrection, apply_corrections, pseudonyms
+from hearing_core.corrections import AppliedCorrection, apply_corrections
 from hearing_core.event_types import labels, names_where
-from hearing_core.taxonomy import DEFAULT_STAKEHOLDER_GROUPS
+from hearing_core.projection import stakeholder_groups
+from hearing_core.shielding import IDENTIFYING_FIELDS, PERSON_FIELDS, WITHHELD, Protection
 
 #: How a role is shown to a reader.
 ROLE_LABELS: Mapping[str, str] = {
@@ -54,11 +55,8 @@ RTL_LANGUAGES = frozenset(
     {"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ps", "sd", "syr", "ug", "ur", "yi"}
 )
 
-#: Fields of a registration that identify a person: withheld for protected participants.
-IDENTIFYING_FIELDS = frozenset({"name", "organization", "region", "country"})
-
-#: Fields whose values are participant ids.
-PERSON_FIELDS = frozenset({"speaker", "by", "moderator"})
+#: Fields whose values are participant ids (as hearing_core.shielding names them).
+ID_FIELDS = frozenset(f for fields in PERSON_FIELDS.values() for f in fields) - {"participant"}
 
 #: Fields whose values are segment ids.
 SEGMENT_FIELDS = frozenset({"segment", "summarises"})
@@ -102,8 +100,6 @@ TARGET_KINDS: Mapping[str, str] = labels()
 #: summations and progress reports are not part of the debate the exports render); a view
 #: of the event-type registry.
 DEBATE_TYPES = names_where(lambda s: s.in_debate)
-
-WITHHELD = "(withheld to protect the speaker's identity)"
 
 _MONTHS = (
     "January",
@@ -366,30 +362,13 @@ def _hearing_records(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, 
     return out
 
 
-def _shielded(records: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Participants protected at registration or by any correction of their registration.
-
-    Protection is never lifted in an export: a participant who was protected at
-    any point keeps their pseudonym in every reading, corrected or not.
-    """
-    registration: dict[int, str] = {}
-    out: set[str] = set()
-    for r in records:
-        if r["type"] == "ParticipantRegistered":
-            registration[r.get("seq", 0)] = r["participant"]
-            if r.get("protected"):
-                out.add(r["participant"])
-        elif r["type"] == "CorrectionIssued" and r.get("changes", {}).get("protected"):
-            pid = registration.get(r.get("corrects", 0))
-            if pid is not None:
-                out.add(pid)
-    return out
-
-
 def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = False) -> HearingView:
     """Fold a hearing's records (log order) into the view the exports render."""
     everything = _hearing_records(records)
-    shielded = _shielded(everything)
+    # Who is protected and their pseudonym: the core's rule (hearing_core.shielding), from the
+    # whole record, so protection given by a later correction holds in every reading.
+    protection = Protection.of(everything)
+    hearing = everything[0]["hearing"]
     readings: list[tuple[dict[str, Any], tuple[AppliedCorrection, ...]]]
     if uncorrected:
         readings = [(dict(r), ()) for r in everything if r["type"] != "CorrectionIssued"]
@@ -400,16 +379,8 @@ def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = Fa
             if c.record["type"] != "CorrectionIssued"
         ]
 
-    # The core's numbering, which also counts protection given by a later correction.
-    pseudonym = pseudonyms(everything)
-    number = {pid: i + 1 for i, pid in enumerate(pseudonym)}
-
     scheduled = readings[0][0]
-    groups: dict[str, str] = (
-        {g["id"]: g["label"] for g in scheduled["stakeholder_groups"]}
-        if scheduled.get("stakeholder_groups")
-        else dict(DEFAULT_STAKEHOLDER_GROUPS)
-    )
+    groups = stakeholder_groups(scheduled)
 
     persons: dict[str, Person] = {}
     opened: dict[str, str] = {}
@@ -423,15 +394,16 @@ def read_hearing(records: Iterable[Mapping[str, Any]], *, uncorrected: bool = Fa
         if kind == "ParticipantRegistered":
             pid = r["participant"]
             group = r.get("stakeholder_group")
-            if pid in shielded:
+            pseudonym = protection.pseudonym(hearing, pid)
+            if pseudonym is not None:
                 persons[pid] = Person(
                     participant=pid,
-                    name=pseudonym[pid],
+                    name=pseudonym,
                     organization=None,
                     stakeholder_group=group,
                     group_label=groups.get(group, group) if group else None,
                     protected=True,
-                    pseudonym_number=number[pid],
+                    pseudonym_number=protection.number(hearing, pid),
                 )
             else:
                 persons[pid] = Person(
@@ -563,7 +535,7 @@ def _target(view: HearingView, record: Mapping[str, Any]) -> str:
 def _value(view: HearingView, field: str, value: Any) -> str:
     if value is None:
         return "(none)"
-    if field in PERSON_FIELDS and isinstance(value, str):
+    if field in ID_FIELDS and isinstance(value, str):
         return view.person(value).name
     if field in SEGMENT_FIELDS and isinstance(value, str):
         return view.segment_title(value)
