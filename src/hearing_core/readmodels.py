@@ -51,7 +51,7 @@ from hearing_core.projection import (
     ReportRequest,
 )
 from hearing_core.protection import open_value
-from hearing_core.shielding import Protection, shield
+from hearing_core.shielding import Protection, shield, touches_protected
 
 if TYPE_CHECKING:
     from hearing_core.keystore import KeyStore
@@ -793,6 +793,9 @@ class _Views:
                             record=parts["record"],
                         ),
                     )
+                elif not (identities or words) and not touches_protected(e.record, protection):
+                    # Shown as stored (nothing to shield): no copy, no deep freeze again.
+                    out[e.position] = (e, None)
                 else:
                     view = shield(
                         e.record, protection, identities=identities, words=words, keys=keys

@@ -218,6 +218,19 @@ def shield(
     return out
 
 
+def touches_protected(record: Mapping[str, Any], protection: Protection) -> bool:
+    """Whether :func:`shield` would change this record (it names a protected participant).
+
+    Without ``identities`` or ``words`` to open, a record naming nobody protected is
+    shown as stored: the host then hands projections the stored record itself.
+    """
+    hearing = record["hearing"]
+    return any(
+        protection.is_protected(hearing, record.get(field))
+        for field in PERSON_FIELDS.get(record["type"], ())
+    )
+
+
 def person_mapper(protection: Protection, hearing: str) -> Callable[[Any], Any]:
     """A function giving a participant id's pseudonym, or the id itself when not protected."""
 

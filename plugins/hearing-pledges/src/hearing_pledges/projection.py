@@ -144,19 +144,27 @@ class PledgesProjection(Projection):
 
     @handles("PledgeMade")
     def pledges(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        for e in events:
-            opened = db.execute(
-                f"select open_seq from {HEARINGS} where hearing = ?",  # noqa: S608
-                [e.hearing],
-            ).fetchone()
-            db.table(PLEDGES).upsert(
+        # No segment opens or closes within a run of pledges: one look-up per hearing.
+        hearings = sorted({e.hearing for e in events})
+        opened = dict(
+            db.execute(
+                f"select hearing, open_seq from {HEARINGS} where hearing in"  # noqa: S608
+                f" ({', '.join('?' for _ in hearings)})",
+                hearings,
+            ).fetchall()
+        )
+        db.table(PLEDGES).upsert_all(
+            [
                 {"hearing": e.hearing, "seq": e.seq, "position": e.position, "at": e["at"],
                  "by": e["by"], "text": e["text"],
                  "gcm_objectives": _json(list(e["gcm_objectives"])), "level": e["level"],
                  "partners": _json(list(e.get("partners") or ())), "segment": e.get("segment"),
-                 "opening_seq": opened[0] if opened else None},
-                pk=("hearing", "seq"),
-            )  # fmt: skip
+                 "opening_seq": opened.get(e.hearing)}
+                for e in events
+            ],
+            pk=("hearing", "seq"),
+        )  # fmt: skip
+        for e in events:
             _refresh_status(db, e.hearing, e.seq)
 
     @handles("PledgeProgressReported")

@@ -168,17 +168,20 @@ class SummaryProjection(Projection):
 
     @handles(RECOMMENDATION_T, PLEDGE_T)
     def items(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        for e in events:
-            row = db.execute(
-                f"select open_segment from {HEARINGS} where hearing = ?",  # noqa: S608
-                [e.hearing],
-            ).fetchone()
-            _derive_item(db, e.record, row[0] if row else None)
+        # No segment opens or closes within a run of items: one look-up per hearing.
+        hearings = {e.hearing for e in events}
+        open_segment = dict(
+            db.execute(
+                f"select hearing, open_segment from {HEARINGS} where hearing in"  # noqa: S608
+                f" ({', '.join('?' for _ in hearings)})",
+                sorted(hearings),
+            ).fetchall()
+        )
+        _insert(db, [_item_rows(e.record, open_segment.get(e.hearing)) for e in events])
 
     @handles("SummationDelivered")
     def summations(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        for e in events:
-            _derive_summation(db, e.record)
+        _insert(db, [_summation_rows(e.record) for e in events])
 
     @handles("CorrectionIssued")
     def corrections(self, corrections: list[Correction], db: sqlite_utils.Database) -> None:
@@ -230,9 +233,9 @@ def _rederive(db: sqlite_utils.Database, c: Correction) -> None:
             f"select segment_open from {ITEMS} where hearing = ? and seq = ?",  # noqa: S608
             [c.hearing, c.target_seq],
         ).fetchone()
-        _derive_item(db, r, row[0] if row else None)
+        _replace(db, r, _item_rows(r, row[0] if row else None))
     elif kind == "SummationDelivered":
-        _derive_summation(db, r)
+        _replace(db, r, _summation_rows(r))
 
 
 def _derive_hearing(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
@@ -284,51 +287,47 @@ def _derive_opening(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
     )  # fmt: skip
 
 
-def _replace(db: sqlite_utils.Database, hearing: str, seq: int, rows: Mapping[str, Any]) -> None:
-    """Replace the rows of one record (``seq``) in each of these tables."""
-    for table, table_rows in rows.items():
-        db.execute(f"delete from {table} where hearing = ? and seq = ?", [hearing, seq])  # noqa: S608
-        db.table(table).insert_all(table_rows)
+def _insert(db: sqlite_utils.Database, records: list[dict[str, list[dict[str, Any]]]]) -> None:
+    """New records' rows, ``[{table: rows}]``: one batch per table."""
+    for table in records[0]:
+        db.table(table).insert_all([row for rows in records for row in rows[table]])
 
 
-def _derive_item(db: sqlite_utils.Database, r: Mapping[str, Any], open_segment: Any) -> None:
+def _replace(db: sqlite_utils.Database, r: Mapping[str, Any], rows: dict[str, Any]) -> None:
+    """A corrected record's rows, in place of those it had."""
+    for table in rows:
+        db.execute(f"delete from {table} where hearing = ? and seq = ?", [r["hearing"], r["seq"]])  # noqa: S608
+    _insert(db, [rows])
+
+
+def _item_rows(r: Mapping[str, Any], open_segment: Any) -> dict[str, list[dict[str, Any]]]:
     hearing, seq, given = r["hearing"], r["seq"], r.get("segment")
     key = {"hearing": hearing, "seq": seq}
-    _replace(
-        db,
-        hearing,
-        seq,
-        {
-            ITEMS: [
-                {**key, "kind": RECOMMENDATION if r["type"] == RECOMMENDATION_T else PLEDGE,
-                 "at": r["at"], "by": r["by"], "text": r["text"], "level": r.get("level"),
-                 "segment": given or open_segment, "segment_given": given,
-                 "segment_open": open_segment}
-            ],
-            OBJECTIVES: [
-                {**key, "objective": int(o)} for o in sorted(set(r.get("gcm_objectives") or ()))
-            ],
-            AREAS: [{**key, "area": int(a)} for a in sorted(set(r.get("sg_report_areas") or ()))],
-            PARTNERS: [
-                {**key, "position": i, "partner": p} for i, p in enumerate(r.get("partners") or ())
-            ],
-        },
-    )  # fmt: skip
+    return {
+        ITEMS: [
+            {**key, "kind": RECOMMENDATION if r["type"] == RECOMMENDATION_T else PLEDGE,
+             "at": r["at"], "by": r["by"], "text": r["text"], "level": r.get("level"),
+             "segment": given or open_segment, "segment_given": given,
+             "segment_open": open_segment}
+        ],
+        OBJECTIVES: [
+            {**key, "objective": int(o)} for o in sorted(set(r.get("gcm_objectives") or ()))
+        ],
+        AREAS: [{**key, "area": int(a)} for a in sorted(set(r.get("sg_report_areas") or ()))],
+        PARTNERS: [
+            {**key, "position": i, "partner": p} for i, p in enumerate(r.get("partners") or ())
+        ],
+    }  # fmt: skip
 
 
-def _derive_summation(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
+def _summation_rows(r: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
     key = {"hearing": r["hearing"], "seq": r["seq"]}
-    _replace(
-        db,
-        r["hearing"],
-        r["seq"],
-        {
-            SUMMATIONS: [
-                {**key, "at": r["at"], "by": r["by"], "segment": r["segment"],
-                 "summarises": r["summarises"]}
-            ],
-            KEY_POINTS: [
-                {**key, "position": i, "point": p} for i, p in enumerate(r["key_points"])
-            ],
-        },
-    )  # fmt: skip
+    return {
+        SUMMATIONS: [
+            {**key, "at": r["at"], "by": r["by"], "segment": r["segment"],
+             "summarises": r["summarises"]}
+        ],
+        KEY_POINTS: [
+            {**key, "position": i, "point": p} for i, p in enumerate(r["key_points"])
+        ],
+    }  # fmt: skip
