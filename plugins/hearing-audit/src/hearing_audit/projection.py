@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from hearing_core import (
     WITHHELD,
     Correction,
+    Page,
     Projection,
     RecordedEvent,
     Report,
@@ -39,8 +40,6 @@ from hearing_core.projection import stakeholder_groups
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils
     from rich.console import RenderableType
-
-    from hearing_core import Page
 
 NAME = "audit"
 
@@ -143,16 +142,18 @@ class AuditProjection(Projection):
     # --- events ----------------------------------------------------------------------
 
     def handle_page(self, page: Page, db: sqlite_utils.Database) -> None:
-        """The ``@handles`` methods, then each hearing's clock moved to its last event."""
-        super().handle_page(page, db)
+        """The ``@handles`` methods, then each hearing's clock moved to its last event.
+
+        Events the audit keeps nothing of (pledges, say) only move the clock, so they are
+        left out of the dispatch: runs of interventions stay whole, one batch each.
+        """
+        handled = tuple(e for e in page if e.type in self.handlers)
+        super().handle_page(Page(handled, page.corrections), db)
         last: dict[str, RecordedEvent] = {e.hearing: e for e in page}
         db.conn.executemany(
             f"update {HEARINGS} set last_seq = ?, last_at = ? where hearing = ?",
             [(e.seq, e["at"], hearing) for hearing, e in last.items()],
         )
-
-    def handle(self, event: RecordedEvent, db: sqlite_utils.Database) -> None:
-        """Events the audit keeps nothing of only move the clock (see :meth:`handle_page`)."""
 
     @handles("HearingScheduled")
     def scheduled(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
