@@ -658,3 +658,30 @@ def test_a_projection_added_later_gets_corrections_resolved_as_they_were(tmp_pat
     later = ReadModels(path, [People(), Later()], keys=TEST_KEYS)
     assert not later.feed(b.events)
     assert Later.seen == [("first", "second"), ("second", "third")]
+
+
+def test_insert_rows_and_upsert_rows_write_as_sqlite_utils_does() -> None:
+    """The host's batch writers give the same rows as insert_all/upsert_all (JSON for lists)."""
+    import sqlite_utils
+
+    from hearing_core.projection import insert_rows, upsert_rows
+
+    ours, theirs = sqlite_utils.Database(memory=True), sqlite_utils.Database(memory=True)
+    for db in (ours, theirs):
+        db["t"].create({"hearing": str, "seq": int, "a": str, "b": str}, pk=("hearing", "seq"))
+    first = [
+        {"hearing": "h", "seq": 1, "a": "x", "b": [1, "é"]},
+        {"hearing": "h", "seq": 2, "a": "y"},
+    ]
+    again = [{"hearing": "h", "seq": 1, "a": "z"}, {"hearing": "h", "seq": 3, "b": {"k": 1}}]
+    insert_rows(ours, "t", first)
+    theirs["t"].insert_all(first)
+    upsert_rows(ours, "t", again, pk=("hearing", "seq"))
+    theirs["t"].upsert_all(again, pk=("hearing", "seq"))
+    insert_rows(ours, "t", [{"hearing": "h", "seq": 2, "a": "w"}], replace=True)
+    theirs["t"].insert_all([{"hearing": "h", "seq": 2, "a": "w"}], replace=True)
+    rows = "select * from t order by seq"
+    assert ours.execute(rows).fetchall() == theirs.execute(rows).fetchall()
+    # As with sqlite-utils, a column other rows of the batch set is NULL where a row leaves it out.
+    assert ours.execute(rows).fetchall()[0] == ("h", 1, "z", None)
+    assert ours.execute(rows).fetchall()[2] == ("h", 3, None, '{"k": 1}')

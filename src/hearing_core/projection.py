@@ -13,7 +13,8 @@ stops feeding this projection there.  See ``docs/plugins.md``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
@@ -115,6 +116,70 @@ def stakeholder_groups(scheduled: Mapping[str, Any]) -> dict[str, str]:
     if not groups:
         return dict(DEFAULT_STAKEHOLDER_GROUPS)
     return {g["id"]: g["label"] for g in groups}
+
+
+def _cell(value: Any) -> Any:
+    """A value as sqlite-utils would store it: lists and mappings as JSON text."""
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(value, default=repr, ensure_ascii=False)
+    return value
+
+
+def _batch(rows: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """The columns the rows set (in first-seen order) and their parameter lists.
+
+    As in sqlite-utils, a column some rows of the batch leave out is NULL for them.
+    """
+    listed = list(rows)
+    columns = list(dict.fromkeys(c for row in listed for c in row))
+    return columns, [[_cell(row.get(c)) for c in columns] for row in listed]
+
+
+def insert_rows(
+    db: sqlite_utils.Database,
+    table: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    replace: bool = False,
+) -> None:
+    """Insert rows into a declared table in one batch (``replace``: a row with the same
+    primary key is replaced), as ``db[table].insert_all(rows, replace=...)`` does.
+
+    Faster than sqlite-utils for the short runs a page gives: the table is declared,
+    so nothing is looked up before writing, and each batch is one ``executemany``.
+    """
+    columns, params = _batch(rows)
+    if not params:
+        return
+    verb = "insert or replace" if replace else "insert"
+    names = ", ".join(f"[{c}]" for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    db.conn.executemany(f"{verb} into [{table}] ({names}) values ({marks})", params)
+
+
+def upsert_rows(
+    db: sqlite_utils.Database,
+    table: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    pk: str | tuple[str, ...],
+) -> None:
+    """Insert rows, or update the columns they give of the row with the same key ``pk``,
+    in one batch: as ``db[table].upsert_all(rows, pk=pk)`` does."""
+    key = (pk,) if isinstance(pk, str) else tuple(pk)
+    columns, params = _batch(rows)
+    if not params:
+        return
+    names = ", ".join(f"[{c}]" for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    updates = ", ".join(f"[{c}] = excluded.[{c}]" for c in columns if c not in key)
+    action = f"do update set {updates}" if updates else "do nothing"
+    conflict = ", ".join(f"[{c}]" for c in key)
+    db.conn.executemany(
+        # Names are the projection's own (the guard confines it to its tables); values bound.
+        f"insert into [{table}] ({names}) values ({marks}) on conflict ({conflict}) {action}",  # noqa: S608
+        params,
+    )
 
 
 def table_spec(declared: Table | Mapping[str, type]) -> Table:

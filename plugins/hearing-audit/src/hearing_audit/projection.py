@@ -35,7 +35,7 @@ from hearing_core import (
     Table,
     handles,
 )
-from hearing_core.projection import stakeholder_groups
+from hearing_core.projection import insert_rows, stakeholder_groups, upsert_rows
 
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils
@@ -162,19 +162,17 @@ class AuditProjection(Projection):
 
     @handles("ParticipantRegistered")
     def registered(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        db.table(PARTICIPANTS).insert_all([_participant(e.record) for e in events], replace=True)
+        insert_rows(db, PARTICIPANTS, [_participant(e.record) for e in events], replace=True)
 
     @handles(*_SEGMENT_EVENT)
     def segment_events(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        db.table(SEGMENT_EVENTS).insert_all(
-            [_segment_event(e.record) for e in events], replace=True
-        )
+        insert_rows(db, SEGMENT_EVENTS, [_segment_event(e.record) for e in events], replace=True)
         for hearing, segment in dict.fromkeys((e.hearing, e["segment"]) for e in events):
             _refresh_segment(db, hearing, segment)
 
     @handles("InterventionDelivered")
     def interventions(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        db.table(INTERVENTIONS).insert_all([_intervention(e.record) for e in events], replace=True)
+        insert_rows(db, INTERVENTIONS, [_intervention(e.record) for e in events], replace=True)
 
     @handles("HearingClosed")
     def closed(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
@@ -239,15 +237,21 @@ def _intervention(r: Mapping[str, Any]) -> dict[str, Any]:
 def _schedule(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
     """The hearing's header, stakeholder groups and programme (keeping its clock and close)."""
     hearing = r["hearing"]
-    db.table(HEARINGS).upsert(
-        {"hearing": hearing, "title": r["title"], "date": r["date"], "timezone": r["timezone"],
-         "scheduled_seq": r["seq"]},
+    upsert_rows(
+        db,
+        HEARINGS,
+        [{"hearing": hearing, "title": r["title"], "date": r["date"], "timezone": r["timezone"],
+         "scheduled_seq": r["seq"]}],
         pk="hearing",
     )  # fmt: skip
     db.execute(f"delete from {GROUPS} where hearing = ?", [hearing])
-    db.table(GROUPS).insert_all(
-        {"hearing": hearing, "ordinal": i, "group_id": gid, "label": label}
-        for i, (gid, label) in enumerate(stakeholder_groups(r).items())
+    insert_rows(
+        db,
+        GROUPS,
+        [
+            {"hearing": hearing, "ordinal": i, "group_id": gid, "label": label}
+            for i, (gid, label) in enumerate(stakeholder_groups(r).items())
+        ],
     )
     _write_programme(db, hearing, r["programme"])
 
@@ -261,7 +265,9 @@ def _write_programme(
         " planned_start = null, planned_end = null where hearing = ?",
         [hearing],
     )
-    db.table(SEGMENTS).upsert_all(
+    upsert_rows(
+        db,
+        SEGMENTS,
         [
             {"hearing": hearing, "segment": item["id"], "ordinal": i, "kind": item["kind"],
              "title": item["title"], "planned_start": item["planned_start"],
@@ -292,10 +298,12 @@ def _refresh_segment(db: sqlite_utils.Database, hearing: str, segment: str) -> N
         ).fetchone()
         if exists is None:
             return
-    db.table(SEGMENTS).upsert(
-        {"hearing": hearing, "segment": segment, "opened_seq": opened[0],
+    upsert_rows(
+        db,
+        SEGMENTS,
+        [{"hearing": hearing, "segment": segment, "opened_seq": opened[0],
          "actual_start": opened[1], "moderator": opened[2], "closed_seq": closed[0],
-         "actual_end": closed[1]},
+         "actual_end": closed[1]}],
         pk=("hearing", "segment"),
     )  # fmt: skip
 
@@ -309,11 +317,13 @@ def _note(db: sqlite_utils.Database, c: Correction) -> None:
     previous = {f: c.before.get(f) for f in sorted(audited & set(c.fields))}
     if "protected" in previous:
         previous["protected"] = bool(previous["protected"])
-    db.table(CORRECTIONS).insert(
-        {"hearing": c.hearing, "seq": c.seq, "at": c.at, "corrects": c.target_seq,
+    insert_rows(
+        db,
+        CORRECTIONS,
+        [{"hearing": c.hearing, "seq": c.seq, "at": c.at, "corrects": c.target_seq,
          "corrected_type": c.target_type if c.target_type in AUDITED_FIELDS else None,
          "changes": _json(c.after), "previous": _json(previous), "reason": c.reason,
-         "affects_audit": int(bool(previous))},
+         "affects_audit": int(bool(previous))}],
         replace=True,
     )  # fmt: skip
 
@@ -324,15 +334,15 @@ def _rederive(db: sqlite_utils.Database, c: Correction) -> None:
     if kind == "HearingScheduled":
         _schedule(db, r)
     elif kind == "ParticipantRegistered":
-        db.table(PARTICIPANTS).insert(_participant(r), replace=True)
+        insert_rows(db, PARTICIPANTS, [_participant(r)], replace=True)
     elif kind == "InterventionDelivered":
-        db.table(INTERVENTIONS).insert(_intervention(r), replace=True)
+        insert_rows(db, INTERVENTIONS, [_intervention(r)], replace=True)
     elif kind in _SEGMENT_EVENT:
         before = db.execute(
             f"select segment from {SEGMENT_EVENTS} where hearing = ? and seq = ?",
             [c.hearing, c.target_seq],
         ).fetchone()
-        db.table(SEGMENT_EVENTS).insert(_segment_event(r), replace=True)
+        insert_rows(db, SEGMENT_EVENTS, [_segment_event(r)], replace=True)
         for segment in sorted({r["segment"], *(before or ())}):
             _refresh_segment(db, c.hearing, segment)
     elif kind == "HearingClosed":

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hearing_core import Correction, Projection, RecordedEvent, Table, handles
-from hearing_core.projection import stakeholder_groups
+from hearing_core.projection import insert_rows, stakeholder_groups, upsert_rows
 
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils
@@ -120,22 +120,28 @@ class PledgesProjection(Projection):
     @handles("HearingScheduled")
     def scheduled(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
         for e in events:
-            db.table(HEARINGS).upsert(
-                {"hearing": e.hearing, "seq": e.seq, "position": e.position}, pk="hearing"
+            upsert_rows(
+                db,
+                HEARINGS,
+                [{"hearing": e.hearing, "seq": e.seq, "position": e.position}],
+                pk="hearing",
             )
             _derive_schedule(db, e.record)
 
     @handles("ParticipantRegistered")
     def registered(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        db.table(PARTICIPANTS).insert_all([_participant(e.record) for e in events], replace=True)
+        insert_rows(db, PARTICIPANTS, [_participant(e.record) for e in events], replace=True)
 
     @handles("SegmentOpened", "SegmentClosed")
     def segments(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
         for e in events:
             opened = e.type == "SegmentOpened"
             if opened:
-                db.table(OPENINGS).insert(
-                    {"hearing": e.hearing, "seq": e.seq, "segment": e["segment"]}, replace=True
+                insert_rows(
+                    db,
+                    OPENINGS,
+                    [{"hearing": e.hearing, "seq": e.seq, "segment": e["segment"]}],
+                    replace=True,
                 )
             db.execute(
                 f"update {HEARINGS} set open_seq = ? where hearing = ?",  # noqa: S608
@@ -153,7 +159,9 @@ class PledgesProjection(Projection):
                 hearings,
             ).fetchall()
         )
-        db.table(PLEDGES).upsert_all(
+        upsert_rows(
+            db,
+            PLEDGES,
             [
                 {"hearing": e.hearing, "seq": e.seq, "position": e.position, "at": e["at"],
                  "by": e["by"], "text": e["text"],
@@ -175,7 +183,7 @@ class PledgesProjection(Projection):
              "status": e["status"], "note": e.get("note"), "by": e.get("by")}
             for e in events
         ]  # fmt: skip
-        db.table(PROGRESS).insert_all(rows, replace=True)
+        insert_rows(db, PROGRESS, rows, replace=True)
         for pledge in dict.fromkeys((r["pledge_hearing"], r["pledge_seq"]) for r in rows):
             _refresh_status(db, *pledge)
 
@@ -185,8 +193,10 @@ class PledgesProjection(Projection):
             if c.target_type == "HearingScheduled":
                 _derive_schedule(db, c.record)
             elif c.target_type == "SegmentOpened":
-                db.table(OPENINGS).insert(
-                    {"hearing": c.hearing, "seq": c.target_seq, "segment": c.record["segment"]},
+                insert_rows(
+                    db,
+                    OPENINGS,
+                    [{"hearing": c.hearing, "seq": c.target_seq, "segment": c.record["segment"]}],
                     replace=True,
                 )
             elif c.target_type in TARGETS:
@@ -229,13 +239,19 @@ def _derive_schedule(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
         [r.get("title"), r.get("date"), hearing],
     )
     db.execute(f"delete from {GROUPS} where hearing = ?", [hearing])  # noqa: S608
-    db.table(GROUPS).insert_all(
-        {"hearing": hearing, "group_id": gid, "position": i, "label": label}
-        for i, (gid, label) in enumerate(stakeholder_groups(r).items())
+    insert_rows(
+        db,
+        GROUPS,
+        [
+            {"hearing": hearing, "group_id": gid, "position": i, "label": label}
+            for i, (gid, label) in enumerate(stakeholder_groups(r).items())
+        ],
     )
     # A corrected programme may drop a segment: it keeps its row, without a place.
     db.execute(f"update {SEGMENTS} set position = null where hearing = ?", [hearing])  # noqa: S608
-    db.table(SEGMENTS).upsert_all(
+    upsert_rows(
+        db,
+        SEGMENTS,
         [
             {"hearing": hearing, "segment": item["id"], "position": i, "kind": item.get("kind"),
              "title": item.get("title")}
@@ -292,12 +308,14 @@ def _correct(db: sqlite_utils.Database, c: Correction) -> None:
         _correct_progress(db, c)
     else:
         participant = c.record["participant"]  # a protected participant's pseudonym
-        db.table(PARTICIPANTS).insert(_participant(c.record), replace=True)
-    db.table(CORRECTIONS).insert(
-        {"hearing": c.hearing, "seq": c.seq, "position": c.position, "at": c.at,
+        insert_rows(db, PARTICIPANTS, [_participant(c.record)], replace=True)
+    insert_rows(
+        db,
+        CORRECTIONS,
+        [{"hearing": c.hearing, "seq": c.seq, "position": c.position, "at": c.at,
          "corrects": c.target_seq, "target": target, "participant": participant,
          "changes": _json({f: c.after[f] for f in fields}),
-         "previous": _json({f: _shown(f, c.before.get(f)) for f in fields}), "reason": c.reason},
+         "previous": _json({f: _shown(f, c.before.get(f)) for f in fields}), "reason": c.reason}],
         replace=True,
     )  # fmt: skip
 

@@ -28,7 +28,7 @@ from hearing_core import (
     Table,
     handles,
 )
-from hearing_core.projection import stakeholder_groups
+from hearing_core.projection import insert_rows, stakeholder_groups, upsert_rows
 
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils
@@ -153,7 +153,7 @@ class SummaryProjection(Projection):
 
     @handles("ParticipantRegistered")
     def registered(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        db.table(PARTICIPANTS).insert_all([_participant(e.record) for e in events], replace=True)
+        insert_rows(db, PARTICIPANTS, [_participant(e.record) for e in events], replace=True)
 
     @handles("SegmentOpened", "SegmentClosed")
     def segments(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
@@ -161,8 +161,10 @@ class SummaryProjection(Projection):
             opened = e.type == "SegmentOpened"
             if opened:
                 _derive_opening(db, e.record)
-            db.table(HEARINGS).upsert(
-                {"hearing": e.hearing, "open_segment": e["segment"] if opened else None},
+            upsert_rows(
+                db,
+                HEARINGS,
+                [{"hearing": e.hearing, "open_segment": e["segment"] if opened else None}],
                 pk="hearing",
             )
 
@@ -188,10 +190,12 @@ class SummaryProjection(Projection):
         for c in corrections:
             if c.target_type in TARGETS:  # else: something the summary does not show
                 _rederive(db, c)
-                db.table(CORRECTIONS).insert(
-                    {"hearing": c.hearing, "seq": c.seq, "at": c.at, "corrects": c.target_seq,
+                insert_rows(
+                    db,
+                    CORRECTIONS,
+                    [{"hearing": c.hearing, "seq": c.seq, "at": c.at, "corrects": c.target_seq,
                      "target": TARGETS[c.target_type], "changes": _json(c.after),
-                     "previous": _json(c.before), "reason": c.reason},
+                     "previous": _json(c.before), "reason": c.reason}],
                     replace=True,
                 )  # fmt: skip
 
@@ -225,7 +229,7 @@ def _rederive(db: sqlite_utils.Database, c: Correction) -> None:
     if kind == "HearingScheduled":
         _derive_hearing(db, r)
     elif kind == "ParticipantRegistered":
-        db.table(PARTICIPANTS).insert(_participant(r), replace=True)
+        insert_rows(db, PARTICIPANTS, [_participant(r)], replace=True)
     elif kind == "SegmentOpened":
         _derive_opening(db, r)
     elif kind in (RECOMMENDATION_T, PLEDGE_T):
@@ -240,17 +244,23 @@ def _rederive(db: sqlite_utils.Database, c: Correction) -> None:
 
 def _derive_hearing(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
     hearing = r["hearing"]
-    db.table(HEARINGS).upsert(
-        {"hearing": hearing, "title": r["title"], "date": r["date"]}, pk="hearing"
+    upsert_rows(
+        db, HEARINGS, [{"hearing": hearing, "title": r["title"], "date": r["date"]}], pk="hearing"
     )
     db.execute(f"delete from {GROUPS} where hearing = ?", [hearing])  # noqa: S608
-    db.table(GROUPS).insert_all(
-        {"hearing": hearing, "group_id": gid, "position": i, "label": label}
-        for i, (gid, label) in enumerate(stakeholder_groups(r).items())
+    insert_rows(
+        db,
+        GROUPS,
+        [
+            {"hearing": hearing, "group_id": gid, "position": i, "label": label}
+            for i, (gid, label) in enumerate(stakeholder_groups(r).items())
+        ],
     )
     # A corrected programme may drop a segment: it keeps its row, without a place.
     db.execute(f"update {SEGMENTS} set position = null where hearing = ?", [hearing])  # noqa: S608
-    db.table(SEGMENTS).upsert_all(
+    upsert_rows(
+        db,
+        SEGMENTS,
         [
             {"hearing": hearing, "segment": item["id"], "position": i, "kind": item["kind"],
              "title": item["title"]}
@@ -280,9 +290,11 @@ def _derive_opening(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
         " where hearing = ? and opened_seq = ?",
         [r["hearing"], r["seq"]],
     )
-    db.table(SEGMENTS).upsert(
-        {"hearing": r["hearing"], "segment": r["segment"], "opened_seq": r["seq"],
-         "moderator": r.get("moderator")},
+    upsert_rows(
+        db,
+        SEGMENTS,
+        [{"hearing": r["hearing"], "segment": r["segment"], "opened_seq": r["seq"],
+         "moderator": r.get("moderator")}],
         pk=("hearing", "segment"),
     )  # fmt: skip
 
@@ -290,7 +302,7 @@ def _derive_opening(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
 def _insert(db: sqlite_utils.Database, records: list[dict[str, list[dict[str, Any]]]]) -> None:
     """New records' rows, ``[{table: rows}]``: one batch per table."""
     for table in records[0]:
-        db.table(table).insert_all([row for rows in records for row in rows[table]])
+        insert_rows(db, table, [row for rows in records for row in rows[table]])
 
 
 def _replace(db: sqlite_utils.Database, r: Mapping[str, Any], rows: dict[str, Any]) -> None:

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hearing_core import (
-    DEFAULT_STAKEHOLDER_GROUPS,
     WITHHELD,
     Correction,
     Projection,
@@ -30,6 +29,7 @@ from hearing_core import (
     Table,
     handles,
 )
+from hearing_core.projection import insert_rows, stakeholder_groups, upsert_rows
 
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils
@@ -116,8 +116,11 @@ class TranscriptProjection(Projection):
 
     @handles("ParticipantRegistered")
     def registered(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        db.table(PARTICIPANTS).upsert_all(
-            [_participant(e.record) for e in events], pk=("hearing", "participant")
+        upsert_rows(
+            db,
+            PARTICIPANTS,
+            [_participant(e.record) for e in events],
+            pk=("hearing", "participant"),
         )
 
     @handles("SegmentOpened", "SegmentClosed")
@@ -127,7 +130,7 @@ class TranscriptProjection(Projection):
 
     @handles(*ITEM_KINDS)
     def items(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
-        db.table(ITEMS).insert_all([_item(e.record) for e in events], replace=True)
+        insert_rows(db, ITEMS, [_item(e.record) for e in events], replace=True)
 
     @handles("HearingClosed")
     def closed(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
@@ -205,24 +208,29 @@ def _item(r: Mapping[str, Any]) -> dict[str, Any]:
 def _schedule(db: sqlite_utils.Database, r: Mapping[str, Any]) -> None:
     """The hearing's header, stakeholder groups and programme (keeping when it closed)."""
     hearing = r["hearing"]
-    db.table(HEARINGS).upsert(
-        {
-            "hearing": hearing,
-            "title": r["title"],
-            "venue": r["venue"],
-            "date": r["date"],
-            "timezone": r["timezone"],
-            "languages": _json(r["languages"]),
-        },
+    upsert_rows(
+        db,
+        HEARINGS,
+        [
+            {
+                "hearing": hearing,
+                "title": r["title"],
+                "venue": r["venue"],
+                "date": r["date"],
+                "timezone": r["timezone"],
+                "languages": _json(r["languages"]),
+            }
+        ],
         pk="hearing",
     )
-    groups = r.get("stakeholder_groups")
-    if groups is None:  # a hearing that declares no taxonomy uses the GCM default
-        groups = [{"id": k, "label": v} for k, v in DEFAULT_STAKEHOLDER_GROUPS.items()]
     db.execute("delete from transcript_groups where hearing = ?", [hearing])
-    db.table(GROUPS).insert_all(
-        {"hearing": hearing, "group_id": g["id"], "label": g["label"], "position": i}
-        for i, g in enumerate(groups)
+    insert_rows(
+        db,
+        GROUPS,
+        [
+            {"hearing": hearing, "group_id": gid, "label": label, "position": i}
+            for i, (gid, label) in enumerate(stakeholder_groups(r).items())
+        ],
     )
     db.execute(
         "update transcript_segments set position = null, kind = null, title = null,"
@@ -287,7 +295,7 @@ def _note(db: sqlite_utils.Database, c: Correction) -> None:
                 "reason": c.reason,
             }
         )
-    db.table(CORRECTIONS).insert_all(rows, replace=True)
+    insert_rows(db, CORRECTIONS, rows, replace=True)
 
 
 def _rederive(db: sqlite_utils.Database, c: Correction) -> None:
@@ -305,7 +313,7 @@ def _rederive(db: sqlite_utils.Database, c: Correction) -> None:
     elif kind == "HearingScheduled":
         _schedule(db, r)
     elif kind == "ParticipantRegistered":
-        db.table(PARTICIPANTS).upsert(_participant(r), pk=("hearing", "participant"))
+        upsert_rows(db, PARTICIPANTS, [_participant(r)], pk=("hearing", "participant"))
     elif kind in ("SegmentOpened", "SegmentClosed"):
         which = "opened" if kind == "SegmentOpened" else "closed"
         extra = ", moderator = null" if which == "opened" else ""
@@ -320,4 +328,4 @@ def _rederive(db: sqlite_utils.Database, c: Correction) -> None:
             "update transcript_hearings set closed_at = ? where hearing = ?", [r["at"], c.hearing]
         )
     elif kind in ITEM_KINDS:
-        db.table(ITEMS).insert(_item(r), replace=True)
+        insert_rows(db, ITEMS, [_item(r)], replace=True)
