@@ -118,8 +118,14 @@ def stakeholder_groups(scheduled: Mapping[str, Any]) -> dict[str, str]:
     return {g["id"]: g["label"] for g in groups}
 
 
+#: Column values stored as they are (checked by exact type first: the common case, fast).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _cell(value: Any) -> Any:
     """A value as sqlite-utils would store it: lists and mappings as JSON text."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, Mapping | list | tuple):
         return json.dumps(value, default=repr, ensure_ascii=False)
     return value
