@@ -266,11 +266,11 @@ def test_only_tables_recorded_free_of_personal_data_are_copied_and_still_redacte
     code, out, _ = hearing("--store", db, "publish", str(site))
     if not hasattr(ReadModels, "owners"):
         assert "no projection table copied (the read models record no table ownership)" in out
-    # Ownership as the read models record it; one projection wrongly claims a table with
-    # protected names in it is free of personal data: the scan still keeps them out.
+    # Ownership as the read models record it (one table wrongly marked personal, so left
+    # out); shielded tables keep pseudonyms and sealed words only, and the scan still runs.
     recorded = {
         "audit_groups": ("audit", False),
-        "summary_participants": ("summary", False),  # wrongly: it keeps names in clear
+        "summary_participants": ("summary", False),  # shielded: pseudonyms, no names
         "transcript_items": ("transcript", False),  # it keeps their words sealed
         "audit_participants": ("audit", True),
     }
@@ -282,10 +282,8 @@ def test_only_tables_recorded_free_of_personal_data_are_copied_and_still_redacte
     names = {n for (n,) in conn.execute("select name from sqlite_master where type='table'")}
     assert {"audit_groups", "summary_participants", "transcript_items"} <= names
     assert "audit_participants" not in names
-    rows = conn.execute(
-        "select participant, name, pseudonym from summary_participants where protected"
-    ).fetchall()
-    assert rows == [("[withheld]", "[withheld]", "Protected speaker 1")]
+    rows = conn.execute("select participant, name from summary_participants where protected")
+    assert rows.fetchall() == [("Protected speaker 1", "Protected speaker 1")]
     said = conn.execute("select person, text from transcript_items where seq in (67, 68)")
     assert [tuple(r) for r in said] == [("Protected speaker 1", "[withheld]")] * 2
     assert conn.execute("select count(*) from audit_groups").fetchone() == (14,)
