@@ -675,6 +675,38 @@ def test_output_into_a_folder_without_write_permission_is_one_line(tmp_path: Pat
         shutil.rmtree(base)
 
 
+def test_a_store_one_may_not_read_is_one_line_naming_why(tmp_path: Path) -> None:
+    """A folder one may only pass through (mode 0711): a WAL store there cannot be read
+    (SQLite must create its -shm file beside it), and the error says so in one line
+    instead of calling the store "not a SQLite database" or showing a traceback."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="hearing-pass-"))
+    try:
+        store = base / "s.db"
+        assert run("--store", str(store), "import", str(SAMPLE))[0] == 0
+        for f in base.iterdir():
+            f.chmod(0o666)
+        base.chmod(0o711)
+        command = [sys.executable, "-m", "hearing_core", "--store", str(store), "hearings"]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HEARING_PLUGINS": ""},
+            check=False,
+        )
+        assert done.returncode == 1
+        assert done.stderr == (
+            f"error: cannot read {store}: attempt to write a readonly database\n"
+        ), done.stderr
+    finally:
+        shutil.rmtree(base)
+
+
 # --- issue 12: user text is never terminal markup or an emoji code ------------------------
 
 

@@ -265,10 +265,15 @@ def _sqlite_setup_lock(path: Path | None) -> Iterator[None]:
     is created) makes openers take turns; it is held only while the tables
     and guards are set up, never while recording.
     """
-    if path is None:  # in-memory
+    try:
+        fd = None if path is None else os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        # A folder one may pass through but not read (mode 0711): no lock, as before.
+        # Creating a store needs the folder writable, and then it is readable too.
+        fd = None
+    if fd is None:
         yield
         return
-    fd = os.open(path.parent, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -346,6 +351,8 @@ def sqlite_file_kind(path: Path) -> str:
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.OperationalError as e:  # SQLite, but not readable here (permissions, locks)
+        raise StoreError(f"cannot read {path}: {e}") from None
     except sqlite3.DatabaseError:
         return "foreign"
     finally:

@@ -8,7 +8,6 @@ them from this module.
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,21 +130,41 @@ def replay(
         sys.exit(1)
 
 
-def _stop_on_sigterm() -> threading.Event:
-    """An event set when the process receives SIGTERM (instead of dying at once)."""
+class _StopFlag:
+    """Set by SIGTERM.  A plain attribute, no lock: a signal handler that took a lock
+    (``threading.Event.set``) could wait forever for one its own thread holds."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking within 0.1 s of a stop being asked for."""
+        import time
+
+        end = time.monotonic() + seconds
+        while not self.asked and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.1))
+
+
+def _stop_on_sigterm() -> _StopFlag:
+    """A flag set when the process receives SIGTERM (instead of dying at once)."""
     import signal
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop = _StopFlag()
+
+    def ask(*_: object) -> None:
+        stop.asked = True
+
+    signal.signal(signal.SIGTERM, ask)
     return stop
 
 
-def _follow(ws: Any, interval: float, stop: threading.Event) -> None:
+def _follow(ws: Any, interval: float, stop: _StopFlag) -> None:
     """Poll the log and catch up until interrupted (SQLite's recorder cannot push)."""
     err_console.print(f"Following the log every {interval:g} s; Ctrl-C stops.")
     reported: set[tuple[str, int]] = set()
     try:
-        while not stop.is_set():
+        while not stop.asked:
             before = ws.readmodels.start()
             for f in ws.catch_up():
                 if (f.projection, f.position) not in reported:
