@@ -21,6 +21,9 @@ from hearing_core.projection import (
     ReportRequest,
     Table,
     handles,
+    insert_rows,
+    stakeholder_groups,
+    upsert_rows,
 )
 from hearing_core.taxonomy import (
     DEFAULT_STAKEHOLDER_GROUPS,
@@ -78,10 +81,13 @@ __all__ = [
     "escape_markdown",
     "handles",
     "hookimpl",
+    "insert_rows",
     "pseudonyms",
     "report_command",
     "run_report",
+    "stakeholder_groups",
     "strip_controls",
+    "upsert_rows",
 ]
 
 

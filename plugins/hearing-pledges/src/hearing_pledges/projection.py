@@ -21,8 +21,16 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hearing_core import Correction, Projection, RecordedEvent, Table, handles
-from hearing_core.projection import insert_rows, stakeholder_groups, upsert_rows
+from hearing_core import (
+    Correction,
+    Projection,
+    RecordedEvent,
+    Table,
+    handles,
+    insert_rows,
+    stakeholder_groups,
+    upsert_rows,
+)
 
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils

@@ -28,8 +28,10 @@ from hearing_core import (
     ReportRequest,
     Table,
     handles,
+    insert_rows,
+    stakeholder_groups,
+    upsert_rows,
 )
-from hearing_core.projection import insert_rows, stakeholder_groups, upsert_rows
 
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils
