@@ -10,6 +10,8 @@ are refused.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -22,6 +24,7 @@ from click.testing import CliRunner
 from conftest import SAMPLE, fresh_postgres_schema, postgres_admin
 from hearing_core.archive import open_archive
 from hearing_core.cli import cli
+from hearing_core.domain import hearing_id
 from hearing_core.interchange import read_lines
 
 #: The guarded SQLite tables: name -> (its key columns, its other columns).
@@ -53,8 +56,8 @@ CONFLICTS = {
 }
 
 
-def run(store: str, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--store", store, *args], catch_exceptions=False)
+def run(store: str, *args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--store", store, *args], input=input, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -263,3 +266,159 @@ def test_postgres_no_statement_changes_a_stored_row(
     assert pg_rows(postgres_store) == before
     code, _, err = run(postgres_store, "verify")
     assert code == 0, err
+
+
+# --- PostgreSQL: a writer role that may only INSERT and SELECT ----------------------------
+
+#: The cluster-wide test role the store's owner grants (created once, never a superuser).
+WRITER = "hearing_test_writer"
+READER = "hearing_test_reader"
+
+
+def ensure_role(name: str) -> None:
+    import psycopg
+
+    # Made by an earlier run (or a parallel one) if it exists.
+    duplicate = (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation)
+    with postgres_admin() as conn, contextlib.suppress(*duplicate):
+        conn.execute(f'CREATE ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
+
+
+def as_role(url: str, role: str) -> str:
+    """The same store URL, connecting as ``role``."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{role}@{rest.split('@', 1)[1]}"
+
+
+@pytest.fixture
+def writer_store(postgres_store_url: str) -> str:
+    """A store set up by its owner, who granted WRITER: the URL connecting as WRITER."""
+    ensure_role(WRITER)
+    code, out, err = run(postgres_store_url, "grant", WRITER)  # as the owner
+    assert code == 0, err
+    assert out.startswith(f"{WRITER} may now record in (INSERT and SELECT only) postgresql://")
+    url = as_role(postgres_store_url, WRITER)
+    code, _, err = run(url, "import", str(SAMPLE))
+    assert code == 0, err
+    return url
+
+
+def connect_as(url: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(url.split("?", 1)[0], autocommit=True)
+
+
+@pytest.mark.postgres
+def test_a_writer_role_records_and_verifies(writer_store: str, tmp_path: Path) -> None:
+    """INSERT and SELECT are enough: import (the fixture), the live path, verify, reading."""
+    schedule = tmp_path / "schedule.json"
+    schedule.write_text(another_hearing().splitlines()[0], encoding="utf-8")
+    code, _, err = run(writer_store, "record", "schedule", str(schedule))
+    assert code == 0, err
+    code, _, err = run(writer_store, "verify")
+    assert code == 0, err
+    code, out, err = run(writer_store, "log", "another-hearing")
+    assert code == 0 and "HearingScheduled" in out, err
+    with connect_as(writer_store) as conn:
+        user, superuser = conn.execute(
+            "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+    assert (user, superuser) == (WRITER, False)
+    code, out, err = run(writer_store, "hearings")
+    assert code == 0 and "imrf-2022-msh" in out and "another-hearing" in out, err
+
+
+#: What an owner or superuser could do to the record, and the writer role may not.
+OWNER_ONLY = {
+    "disable-trigger": "ALTER TABLE {t} DISABLE TRIGGER ALL",
+    "replica-role": "SET session_replication_role = replica",
+    "drop-table": "DROP TABLE {t}",
+    "drop-trigger": 'DROP TRIGGER "{trigger}" ON {t}',
+    "replace-guard-function": (
+        "CREATE OR REPLACE FUNCTION {schema}.hearing_core_append_only() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END; $$"
+    ),
+    "truncate": "TRUNCATE {t}",
+    "update": "UPDATE {t} SET notification_id = notification_id",
+    "delete": "DELETE FROM {t}",
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", sorted(PG_TABLES))
+@pytest.mark.parametrize("attack", sorted(OWNER_ONLY))
+def test_the_writer_role_cannot_do_what_only_an_owner_can(
+    writer_store: str, table: str, attack: str
+) -> None:
+    import psycopg
+
+    schema = writer_store.rsplit("schema=", 1)[1]
+    statement = OWNER_ONLY[attack].format(
+        t=f'"{schema}".{table}', schema=f'"{schema}"', trigger=f"{table}_no_update_delete"
+    )
+    before = pg_rows(writer_store)
+    # Refused by PostgreSQL's privileges, before any trigger is reached.
+    with (
+        connect_as(writer_store) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege) as refused,
+    ):
+        conn.execute(statement)
+    assert "append-only" not in str(refused.value)
+    assert pg_rows(writer_store) == before
+    code, _, err = run(writer_store, "verify")
+    assert code == 0, err
+
+
+@pytest.mark.postgres
+def test_a_read_only_role_reads_and_cannot_insert(postgres_store_url: str) -> None:
+    import psycopg
+
+    from hearing_core.grants import grant
+    from hearing_core.store import resolve
+
+    ensure_role(READER)
+    owner = postgres_store_url
+    assert run(owner, "import", str(SAMPLE))[0] == 0
+    grant(resolve(owner), READER, read_only=True)
+    reader = as_role(owner, READER)
+    code, _, err = run(reader, "verify")
+    assert code == 0, err
+    schema = owner.rsplit("schema=", 1)[1]
+    with connect_as(reader) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(f"INSERT INTO \"{schema}\".hearings_links VALUES (999999, 'x')")
+    code, _, err = run(reader, "import", "-", input=another_hearing())
+    assert code == 1 and "permission denied" in err, err
+    assert pg_rows(reader)["hearings_events"][-1][1] != hearing_id("another-hearing")
+
+
+def another_hearing() -> str:
+    """The sample's first ten records re-keyed to another hearing (digests dropped)."""
+    out = []
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines()[:10]:
+        record = {k: v for k, v in json.loads(line).items() if k != "digest"}
+        record["hearing"] = "another-hearing"
+        out.append(json.dumps(record))
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("role", "problem"),
+    [("postgres", "is a superuser: it could switch the guards off"), ("nobody_here", "no role")],
+)
+def test_granting_a_superuser_or_no_role_is_refused(
+    postgres_store_url: str, role: str, problem: str
+) -> None:
+    from hearing_core.errors import StoreError
+    from hearing_core.grants import grant
+    from hearing_core.store import resolve
+
+    with pytest.raises(StoreError, match=problem):
+        grant(resolve(postgres_store_url), role)
+
+
+def test_grant_on_a_sqlite_store_is_one_line(tmp_path: Path) -> None:
+    code, _, err = run(str(tmp_path / "hearings.db"), "grant", WRITER)
+    assert code == 1
+    assert err == "error: roles and grants are for PostgreSQL stores (a SQLite file has no roles)\n"

@@ -37,7 +37,7 @@ from hearing_core.event_view import RecordedEvent
 from hearing_core.interchange import MAX_IMPORT_EVENTS
 from hearing_core.keystore import KeyStore
 from hearing_core.protection import reveal_record, seal_for
-from hearing_core.store import APP_NAME, StoreLocation, opening, resolve
+from hearing_core.store import APP_NAME, StoreLocation, authoritative, opening, resolve
 from hearing_core.transcodings import AttrsTranscoding
 from hearing_core.values import (
     Participant,
@@ -186,9 +186,10 @@ class HearingArchive(Application[UUID]):
     def __init__(self, location: StoreLocation, keys: KeyStore | None = None) -> None:
         self.location = location
         self.keys = keys if keys is not None else KeyStore(location.default_keys_path())
-        # Checks and prepares the store; installs the append-only guards after.
-        with opening(location):
-            super().__init__(env=location.env)
+        # Checks and prepares the store (the recorder creates its tables and guards, when
+        # this role owns them).
+        with opening(location) as settings:
+            super().__init__(env={**location.env, **authoritative(settings)})
         self._slugs: dict[UUID, str] = {}
         self._reader: BulkWriter | None = None  # the open import's transaction, if any
 

@@ -33,6 +33,22 @@ END;
 $guard$
 """
 
+#: The function that takes the event table's ``EXCLUSIVE`` lock for the inserting transaction.
+#: ``LOCK TABLE ... IN EXCLUSIVE MODE`` needs UPDATE, DELETE or TRUNCATE privilege, which a
+#: role that may only INSERT and SELECT must not have; a ``SECURITY DEFINER`` function owned
+#: by the store's owner takes the lock for it (a lock lasts to the end of the transaction,
+#: whoever took it).  Only the owner and the roles granted EXECUTE may call it
+#: (:mod:`hearing_core.grants`).  Its search_path is fixed, and every name in it qualified,
+#: so a caller cannot make it run objects of their own.
+_LOCK_FUNCTION_SQL = """
+CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $lock$
+BEGIN
+    LOCK TABLE {schema}.{events} IN EXCLUSIVE MODE;
+END;
+$lock$
+"""
+
 #: Trigger name suffix -> when it fires.  Row triggers do not fire on TRUNCATE.  PostgreSQL
 #: has no REPLACE; ``INSERT ... ON CONFLICT DO UPDATE`` is an UPDATE and is refused with it.
 _GUARD_TRIGGERS = {
@@ -70,7 +86,27 @@ class PostgresArchiveRecorder(PostgresApplicationRecorder):
                 "(notification_id bigint PRIMARY KEY, link text NOT NULL)"
             ).format(**self._ids)
         )
+        self.lock_function_name = self.check_lock_function_name(events_table_name)
+        lock_function = Identifier(self.lock_function_name)
+        self.sql_create_statements += [
+            SQL(_LOCK_FUNCTION_SQL).format(function=lock_function, **self._ids),
+            SQL("REVOKE ALL ON FUNCTION {schema}.{function}() FROM PUBLIC").format(
+                function=lock_function, **self._ids
+            ),
+        ]
+        # The library's lock statements, with the lock taken through the function above.
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
+            SQL("SELECT {schema}.{function}()").format(function=lock_function, **self._ids),
+        ]
         self.notify_statement = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
+
+    @classmethod
+    def check_lock_function_name(cls, events_table_name: str) -> str:
+        """The name of the lock function of ``events_table_name`` (checked for length)."""
+        name = f"{events_table_name}_lock"
+        cls.check_identifier_length(name)
+        return name
 
     def create_table(self) -> None:
         super().create_table()

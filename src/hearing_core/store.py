@@ -116,7 +116,7 @@ def resolve(store: str | None) -> StoreLocation:
         "SQLITE_DBNAME": str(path),
         "SQLITE_LOCK_TIMEOUT": "10",
     }
-    return StoreLocation(url=url, kind="sqlite", env=_authoritative(env), path=path)
+    return StoreLocation(url=url, kind="sqlite", env=authoritative(env), path=path)
 
 
 #: Settings a ``postgresql://`` URL may carry as query parameters, and their eventsourcing keys.
@@ -176,10 +176,10 @@ def _postgres(url: str) -> StoreLocation:
         elif not value.isdigit():
             raise StoreError(f"store URL parameter {key!r} must be a whole number, not {value!r}")
         env[_PG_QUERY_KEYS[key]] = value
-    return StoreLocation(url=url, kind="postgres", env=_authoritative(env))
+    return StoreLocation(url=url, kind="postgres", env=authoritative(env))
 
 
-def _authoritative(env: dict[str, str]) -> dict[str, str]:
+def authoritative(env: dict[str, str]) -> dict[str, str]:
     """Add ``HEARINGS_``-prefixed copies of the settings.
 
     eventsourcing merges the process environment under the ``env=`` mapping but
@@ -212,21 +212,25 @@ def postgres_schema(location: StoreLocation) -> str:
 
 
 @contextmanager
-def opening(location: StoreLocation) -> Iterator[None]:
+def opening(location: StoreLocation) -> Iterator[dict[str, str]]:
     """Wrap the construction of the eventsourcing application on ``location``.
 
-    Before it: for PostgreSQL, check that the server can be reached (a one-line
-    :class:`StoreError` if not), create the schema if need be, and take an
+    Yields settings to add to the store's for the construction.  Before it: for
+    PostgreSQL, check that the server can be reached (a one-line
+    :class:`StoreError` if not), create the schema if it is missing, and take an
     advisory lock so that processes opening the same schema at once do not race
     in eventsourcing's ``CREATE TYPE/TABLE/FUNCTION`` statements (and the
     recorders' append-only guards, created with the tables: see
-    :mod:`hearing_core.recorders`).  eventsourcing's own persistence errors
-    while opening become a one-line :class:`StoreError` too.
+    :mod:`hearing_core.recorders`).  Only a role that owns the store's tables
+    creates or upgrades them: a role the owner granted INSERT and SELECT only
+    (:mod:`hearing_core.grants`) reads first and skips every ``CREATE``
+    (``CREATE_TABLE=n``), which it may not run.  eventsourcing's own
+    persistence errors while opening become a one-line :class:`StoreError` too.
     """
     if location.kind != "postgres":
         with _sqlite_setup_lock(location.path):
             try:
-                yield
+                yield {}
             except PersistenceError as e:
                 raise StoreError(f"cannot open store {location.display}: {_one_line(e)}") from e
         return
@@ -242,13 +246,17 @@ def opening(location: StoreLocation) -> Iterator[None]:
         try:
             conn.execute(f"SET lock_timeout = '{_SETUP_LOCK_TIMEOUT}s'")
             conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock_key,))
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            if not _pg_schema_exists(conn, schema):  # CREATE SCHEMA needs a privilege to run
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            owner = _pg_owns_or_missing(conn, schema, events_table(location))
         except psycopg.Error as e:
             raise StoreError(f"cannot prepare store {location.display}: {_one_line(e)}") from e
         try:
-            yield
+            yield {} if owner else {"CREATE_TABLE": "n"}
         except PersistenceError as e:
-            raise StoreError(f"cannot open store {location.display}: {_one_line(e)}") from e
+            raise StoreError(
+                f"cannot open store {location.display}: {_one_line(e)}{_set_up_hint(e)}"
+            ) from e
         finally:
             with suppress(psycopg.Error):
                 conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (lock_key,))
@@ -279,6 +287,30 @@ def _sqlite_setup_lock(path: Path | None) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _pg_schema_exists(conn: psycopg.Connection[Any], schema: str) -> bool:
+    row = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)).fetchone()
+    return row is not None
+
+
+def _pg_owns_or_missing(conn: psycopg.Connection[Any], schema: str, table: str) -> bool:
+    """Whether the connected role owns ``table`` (or is a member of its owner, or a superuser),
+    or the table is missing (so this open must create it, which only an owner can)."""
+    row = conn.execute(
+        "SELECT pg_has_role(c.relowner, 'USAGE') FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s",
+        (schema, table),
+    ).fetchone()
+    return row is None or bool(row[0])
+
+
+def _set_up_hint(error: BaseException) -> str:
+    """What to do when a role that may not create tables opens a store nobody set up."""
+    if "permission denied" not in str(error):
+        return ""
+    return " (the store's owner sets it up and grants this role: see docs/postgres.md)"
 
 
 #: Advisory lock key prefix serialising the opening of a schema.
@@ -477,6 +509,7 @@ def _derived_id(state: bytes) -> str:
 
 
 def _postgres_identity(location: StoreLocation, *, create: bool) -> str | None:
+    import psycopg
     from psycopg import sql
 
     schema = postgres_schema(location)
@@ -491,20 +524,48 @@ def _postgres_identity(location: StoreLocation, *, create: bool) -> str | None:
             if not exists or not exists[0]:
                 raise StoreError(f"no store at {location.display}: {CREATING_COMMANDS} create one")
             return _pg_read(conn, schema, events)
+        # Read first: a store that has its id needs no CREATE or LOCK, which a role that may
+        # only INSERT and SELECT (hearing_core.grants) could not run.
+        written = _pg_written(conn, schema)
+        if written is not None:
+            return written
         ident = sql.Identifier(schema)
         table = sql.Identifier(schema, IDENTITY_TABLE)
-        with conn.transaction():
-            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident))
-            conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (id text NOT NULL)").format(table))
-            conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table))
-            store_id = _pg_read(conn, schema, events) or new_store_id()
-            conn.execute(
-                sql.SQL("INSERT INTO {t} SELECT %s WHERE NOT EXISTS (SELECT 1 FROM {t})").format(
-                    t=table
-                ),
-                (store_id,),
-            )
+        try:
+            with conn.transaction():
+                if not _pg_schema_exists(conn, schema):
+                    conn.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
+                conn.execute(
+                    sql.SQL("CREATE TABLE IF NOT EXISTS {} (id text NOT NULL)").format(table)
+                )
+                conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table))
+                store_id = _pg_read(conn, schema, events) or new_store_id()
+                conn.execute(
+                    sql.SQL(
+                        "INSERT INTO {t} SELECT %s WHERE NOT EXISTS (SELECT 1 FROM {t})"
+                    ).format(t=table),
+                    (store_id,),
+                )
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise StoreError(
+                f"cannot create store {location.display}: {_one_line(e)}{_set_up_hint(e)}"
+            ) from e
         return store_id
+
+
+def _pg_written(conn: Any, schema: str) -> str | None:
+    """The id written into the store (None if it has none yet, or no identity table)."""
+    from psycopg import sql
+    from psycopg.errors import UndefinedTable
+
+    try:
+        with conn.transaction():  # a savepoint when inside a transaction
+            row = conn.execute(
+                sql.SQL("SELECT id FROM {} LIMIT 1").format(sql.Identifier(schema, IDENTITY_TABLE))
+            ).fetchone()
+    except UndefinedTable:
+        return None
+    return None if row is None else str(row[0])
 
 
 def _pg_read(conn: Any, schema: str, events: str) -> str | None:

@@ -324,6 +324,7 @@ def main() -> None:
 from hearing_core.cli import (  # noqa: E402, F401
     archival_cmds,
     demo,
+    grant_cmds,
     log_cmds,
     publish_cmds,
     record_cmds,
