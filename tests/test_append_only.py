@@ -10,7 +10,6 @@ are refused.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import sqlite3
@@ -21,7 +20,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from conftest import SAMPLE, fresh_postgres_schema, postgres_admin
+from conftest import (
+    SAMPLE,
+    TEST_WRITER,
+    as_role,
+    ensure_role,
+    fresh_postgres_schema,
+    postgres_admin,
+)
 from hearing_core.archive import open_archive
 from hearing_core.cli import cli
 from hearing_core.domain import hearing_id
@@ -270,34 +276,20 @@ def test_postgres_no_statement_changes_a_stored_row(
 
 # --- PostgreSQL: a writer role that may only INSERT and SELECT ----------------------------
 
-#: The cluster-wide test role the store's owner grants (created once, never a superuser).
-WRITER = "hearing_test_writer"
+#: The role the owner grants in these tests (the one every PostgreSQL test records as).
+WRITER = TEST_WRITER
+#: A second role, granted read-only.
 READER = "hearing_test_reader"
 
 
-def ensure_role(name: str) -> None:
-    import psycopg
-
-    # Made by an earlier run (or a parallel one) if it exists.
-    duplicate = (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation)
-    with postgres_admin() as conn, contextlib.suppress(*duplicate):
-        conn.execute(f'CREATE ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE')
-
-
-def as_role(url: str, role: str) -> str:
-    """The same store URL, connecting as ``role``."""
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://{role}@{rest.split('@', 1)[1]}"
-
-
 @pytest.fixture
-def writer_store(postgres_store_url: str) -> str:
+def writer_store(postgres_owner_url: str) -> str:
     """A store set up by its owner, who granted WRITER: the URL connecting as WRITER."""
     ensure_role(WRITER)
-    code, out, err = run(postgres_store_url, "grant", WRITER)  # as the owner
+    code, out, err = run(postgres_owner_url, "grant", WRITER)  # as the owner
     assert code == 0, err
     assert out.startswith(f"{WRITER} may now record in (INSERT and SELECT only) postgresql://")
-    url = as_role(postgres_store_url, WRITER)
+    url = as_role(postgres_owner_url, WRITER)
     code, _, err = run(url, "import", str(SAMPLE))
     assert code == 0, err
     return url
@@ -371,14 +363,14 @@ def test_the_writer_role_cannot_do_what_only_an_owner_can(
 
 
 @pytest.mark.postgres
-def test_a_read_only_role_reads_and_cannot_insert(postgres_store_url: str) -> None:
+def test_a_read_only_role_reads_and_cannot_insert(postgres_owner_url: str) -> None:
     import psycopg
 
     from hearing_core.grants import grant
     from hearing_core.store import resolve
 
     ensure_role(READER)
-    owner = postgres_store_url
+    owner = postgres_owner_url
     assert run(owner, "import", str(SAMPLE))[0] == 0
     grant(resolve(owner), READER, read_only=True)
     reader = as_role(owner, READER)
@@ -408,14 +400,14 @@ def another_hearing() -> str:
     [("postgres", "is a superuser: it could switch the guards off"), ("nobody_here", "no role")],
 )
 def test_granting_a_superuser_or_no_role_is_refused(
-    postgres_store_url: str, role: str, problem: str
+    postgres_owner_url: str, role: str, problem: str
 ) -> None:
     from hearing_core.errors import StoreError
     from hearing_core.grants import grant
     from hearing_core.store import resolve
 
     with pytest.raises(StoreError, match=problem):
-        grant(resolve(postgres_store_url), role)
+        grant(resolve(postgres_owner_url), role)
 
 
 def test_grant_on_a_sqlite_store_is_one_line(tmp_path: Path) -> None:

@@ -471,7 +471,8 @@ def test_a_read_only_command_on_a_missing_store_fails_and_creates_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_missing_postgres_store_is_refused_by_read_only_commands(store_url: str) -> None:
+def test_a_missing_postgres_store_is_refused_by_read_only_commands(bare_store_url: str) -> None:
+    store_url = bare_store_url
     code, out, err = run("--store", store_url, "verify")
     assert code == 1 and out == "" and err.startswith("error: no store at ")
     code, _, err = run("--store", store_url, "import", str(SAMPLE))  # import may create it
