@@ -414,3 +414,28 @@ def test_grant_on_a_sqlite_store_is_one_line(tmp_path: Path) -> None:
     code, _, err = run(str(tmp_path / "hearings.db"), "grant", WRITER)
     assert code == 1
     assert err == "error: roles and grants are for PostgreSQL stores (a SQLite file has no roles)\n"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("schema", ["empty", "missing"])
+def test_a_writer_cannot_open_a_store_nobody_set_up(postgres_owner_url: str, schema: str) -> None:
+    """One line saying the owner sets the store up; nothing is created."""
+    ensure_role(WRITER)
+    url = as_role(postgres_owner_url, WRITER)
+    if schema == "missing":
+        url = url.rsplit("schema=", 1)[0] + "schema=nobody_made_this_one"
+    before = pg_schema_objects(url)
+    code, out, err = run(url, "import", str(SAMPLE))
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "the store's owner sets it up" in err, err
+    assert pg_schema_objects(url) == before
+
+
+def pg_schema_objects(url: str) -> list[tuple[str, str]]:
+    schema = url.rsplit("schema=", 1)[1]
+    with postgres_admin() as conn:
+        return conn.execute(
+            "SELECT n.nspname, c.relname FROM pg_namespace n LEFT JOIN pg_class c"
+            " ON c.relnamespace = n.oid WHERE n.nspname = %s ORDER BY 2",
+            (schema,),
+        ).fetchall()

@@ -250,7 +250,9 @@ def opening(location: StoreLocation) -> Iterator[dict[str, str]]:
                 conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
             owner = _pg_owns_or_missing(conn, schema, events_table(location))
         except psycopg.Error as e:
-            raise StoreError(f"cannot prepare store {location.display}: {_one_line(e)}") from e
+            raise StoreError(
+                f"cannot prepare store {location.display}: {_one_line(e)}{_set_up_hint(e)}"
+            ) from e
         try:
             yield {} if owner else {"CREATE_TABLE": "n"}
         except PersistenceError as e:
@@ -510,6 +512,16 @@ def _derived_id(state: bytes) -> str:
 
 def _postgres_identity(location: StoreLocation, *, create: bool) -> str | None:
     import psycopg
+
+    try:
+        return _postgres_identity_of(location, create=create)
+    except psycopg.errors.InsufficientPrivilege as e:  # a role nobody granted this store
+        raise StoreError(
+            f"cannot open store {location.display}: {_one_line(e)}{_set_up_hint(e)}"
+        ) from e
+
+
+def _postgres_identity_of(location: StoreLocation, *, create: bool) -> str | None:
     from psycopg import sql
 
     schema = postgres_schema(location)
@@ -531,25 +543,18 @@ def _postgres_identity(location: StoreLocation, *, create: bool) -> str | None:
             return written
         ident = sql.Identifier(schema)
         table = sql.Identifier(schema, IDENTITY_TABLE)
-        try:
-            with conn.transaction():
-                if not _pg_schema_exists(conn, schema):
-                    conn.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
-                conn.execute(
-                    sql.SQL("CREATE TABLE IF NOT EXISTS {} (id text NOT NULL)").format(table)
-                )
-                conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table))
-                store_id = _pg_read(conn, schema, events) or new_store_id()
-                conn.execute(
-                    sql.SQL(
-                        "INSERT INTO {t} SELECT %s WHERE NOT EXISTS (SELECT 1 FROM {t})"
-                    ).format(t=table),
-                    (store_id,),
-                )
-        except psycopg.errors.InsufficientPrivilege as e:
-            raise StoreError(
-                f"cannot create store {location.display}: {_one_line(e)}{_set_up_hint(e)}"
-            ) from e
+        with conn.transaction():
+            if not _pg_schema_exists(conn, schema):
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(ident))
+            conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} (id text NOT NULL)").format(table))
+            conn.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(table))
+            store_id = _pg_read(conn, schema, events) or new_store_id()
+            conn.execute(
+                sql.SQL("INSERT INTO {t} SELECT %s WHERE NOT EXISTS (SELECT 1 FROM {t})").format(
+                    t=table
+                ),
+                (store_id,),
+            )
         return store_id
 
 
