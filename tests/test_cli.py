@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from hearing_core.cli import cli
@@ -1083,6 +1083,7 @@ _CONTEXTS = ["{}", "- {}", "# {}", "*{}*", "> {}", "| {} |\n|---|", "para\n{}", 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab1 _-*#=+.()[]!<>&;|`\\:/x9")), max_size=16))
+@example("&a;")  # not an HTML5 entity name: Markdown leaves it as typed, so no escape
 def test_every_escape_is_needed_somewhere_a_report_puts_text(text: str) -> None:
     """No backslash for nothing: removing any one the escaping adds changes how the text
     renders in at least one of the places reports put user text.  Some are escaped without

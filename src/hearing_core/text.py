@@ -6,6 +6,7 @@ must show them, never interpret them.
 
 from __future__ import annotations
 
+import html.entities
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -70,7 +71,19 @@ def escape_markdown(text: str) -> str:
 
 _ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _ALWAYS = frozenset("`|~")
-_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|([A-Za-z][A-Za-z0-9]{0,31}));")
+
+
+def _starts_entity(line: str, i: int) -> bool:
+    """Whether the ``&`` at ``i`` starts a character reference Markdown would decode:
+    a numeric one, or a name HTML5 knows (``&amp;`` yes, ``&a;`` no: it stays as typed)."""
+    found = _ENTITY.match(line, i)
+    if found is None:
+        return False
+    name = found.group(1)
+    return name is None or f"{name};" in html.entities.html5
+
+
 #: Block markers at the start of a line; the group that matched is the character to escape.
 _LINE_START = re.compile(r"(#)#{0,5}(?=[ \t]|$)|([-+])(?=[ \t]|$)|\d{1,9}([.)])(?=[ \t]|$)|(>)")
 #: A whole line that underlines a heading (``===``, ``---``) or is a rule (``- - -``).
@@ -150,7 +163,7 @@ def _escape_line(line: str, bracket: bool, *, last_line: bool) -> tuple[str, boo
         elif ch == "<":
             escape = i < last and (line[i + 1].isalpha() or line[i + 1] in "/!?")
         elif ch == "&":
-            escape = _ENTITY.match(line, i) is not None
+            escape = _starts_entity(line, i)
         else:
             escape = False
         out.append("\\" + ch if escape else ch)
