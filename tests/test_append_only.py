@@ -165,11 +165,17 @@ def test_sqlite_guard_lets_new_rows_in(sqlite_store: Path) -> None:
     """The guard refuses overwrites only: appending (what every import does) still works."""
     conn = sqlite3.connect(sqlite_store)
     try:
+        (before,) = conn.execute("SELECT count(*) FROM stored_events").fetchone()
         conn.execute(
             "INSERT OR REPLACE INTO stored_events (originator_id, originator_version, topic, state)"
             " VALUES (?, 1, 't', x'00')",
             ("f" * 32,),
         )
+        (after,) = conn.execute("SELECT count(*) FROM stored_events").fetchone()
+        assert after == before + 1
+        assert conn.execute(
+            "SELECT state FROM stored_events WHERE originator_id = ?", ("f" * 32,)
+        ).fetchone() == (b"\x00",)
         conn.rollback()
     finally:
         conn.close()
