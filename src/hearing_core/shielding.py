@@ -23,7 +23,7 @@ the host opens at render time for whoever holds the key).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hearing_core.protection import SEALED_FIELDS, WITHHELD, reveal_record
@@ -229,13 +229,3 @@ def touches_protected(record: Mapping[str, Any], protection: Protection) -> bool
         protection.is_protected(hearing, record.get(field))
         for field in PERSON_FIELDS.get(record["type"], ())
     )
-
-
-def person_mapper(protection: Protection, hearing: str) -> Callable[[Any], Any]:
-    """A function giving a participant id's pseudonym, or the id itself when not protected."""
-
-    def person(value: Any) -> Any:
-        label = protection.pseudonym(hearing, value)
-        return value if label is None else label
-
-    return person
