@@ -471,6 +471,18 @@ def test_a_read_only_command_on_a_missing_store_fails_and_creates_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", [("verify",), ("import", str(SAMPLE))], ids=" ".join)
+def test_a_store_in_a_missing_folder_is_one_line_that_fits_reading_and_writing(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """Neither "cannot create" (verify never creates) nor a traceback; nothing is made."""
+    inside = tmp_path / "no-such-folder" / "h.db"
+    code, out, err = run("--store", str(inside), *command)
+    assert code == 1 and out == ""
+    assert err == f"error: store {inside}: folder {inside.parent} does not exist\n"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_missing_postgres_store_is_refused_by_read_only_commands(bare_store_url: str) -> None:
     store_url = bare_store_url
     code, out, err = run("--store", store_url, "verify")

@@ -109,7 +109,7 @@ def resolve(store: str | None) -> StoreLocation:
         raise StoreError(f"unsupported store URL {url!r}: give a file path or postgresql://...")
     path = Path(url).expanduser()
     if not path.parent.exists():
-        raise StoreError(f"cannot create store {path}: folder {path.parent} does not exist")
+        raise StoreError(f"store {path}: folder {path.parent} does not exist")
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "CREATE_TABLE": "y",
