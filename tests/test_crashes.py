@@ -81,6 +81,16 @@ def kill_after(proc: subprocess.Popen[bytes], delay: float) -> bool:
     return False
 
 
+def _wait_for_output(path: Path, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> bool:
+    """Wait until ``proc`` has written to ``path`` (False if it ended or ``timeout`` passed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if path.stat().st_size:
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def stored_count(store: str, slug: str) -> int:
     """How many events the hearing has (its highest position; verify checks there is no gap)."""
     archive = open_archive(store)
@@ -183,8 +193,11 @@ def test_killed_live_recording_loses_nothing_acknowledged(store_url: str, tmp_pa
             proc = subprocess.Popen(
                 recorder, stdout=stdout, stderr=stderr, env=env(HEARING_PLUGINS="")
             )
-            # Start-up takes a fraction of a second; then records go in every few ms.
-            killed = kill_after(proc, rng.uniform(0.3, 1.6))
+            if i % 4 == 0:  # now and then a kill that may land during start-up
+                killed = kill_after(proc, rng.uniform(0.0, 0.5))
+            else:  # otherwise mid-recording, however slow start-up is on a loaded machine
+                assert _wait_for_output(out, proc), f"nothing acknowledged: {err.read_text()}"
+                killed = kill_after(proc, rng.uniform(0.0, 1.0))
         # A line being written when the kill came may be cut short: only whole lines count.
         printed = out.read_text(encoding="utf-8").split("\n")[:-1]
         errors = err.read_text(encoding="utf-8", errors="replace")
@@ -213,7 +226,7 @@ def test_killed_live_recording_loses_nothing_acknowledged(store_url: str, tmp_pa
         if n:
             assert f"{n} events, chain intact" in run_cli(store_url, "verify", slug)
         acknowledged = n  # the next recorder resumes after what is stored
-    assert acknowledged > 50, "the recorder hardly got to record anything"
+    assert acknowledged > 0, "the recorder never got to record anything"
     print(
         f"\nlive kills: {total_killed}; {acknowledged} events recorded in all; "
         f"{in_flight} stored but not yet acknowledged when killed"
