@@ -576,21 +576,11 @@ def to_html(
     if language is not None:
         check_language_tag(language)
     view = read_hearing(records, uncorrected=uncorrected)
-    page = h(
-        "html",
-        {"lang": "en", "dir": "ltr"},
-        h(
-            "head",
-            None,
-            h("meta", {"charset": "utf-8"}),
-            h("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
-            h("meta", {"name": "generator", "content": "hearing_core"}),
-            h("title", None, f"{view.title} \u2013 record of the hearing"),
-            h("style", None, _Stylesheet(_CSS)),
-        ),
-        h(
-            "body",
-            None,
+    return document(
+        title=f"{view.title} \u2013 record of the hearing",
+        generator="hearing_core",
+        css=_CSS,
+        body=[
             h("a", {"class": "skip", "href": "#main"}, "Skip to the record"),
             _header(view, language, audit_href),
             h(
@@ -611,14 +601,30 @@ def to_html(
                     "Protected participants are shown by pseudonym.",
                 ),
             ),
+        ],
+    )
+
+
+def document(*, title: str, generator: str, css: str, body: Sequence[Child]) -> str:
+    """A standalone HTML5 page with the head every hearing_core page shares, then ``body``.
+
+    ``css`` must be a module constant, never text from a record: it is not escaped.
+    """
+    page = h(
+        "html",
+        {"lang": "en", "dir": "ltr"},
+        h(
+            "head",
+            None,
+            h("meta", {"charset": "utf-8"}),
+            h("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
+            h("meta", {"name": "generator", "content": generator}),
+            h("title", None, title),
+            h("style", None, _Stylesheet(css)),
         ),
+        h("body", None, *body),
     )
     return serialize(page)
-
-
-def stylesheet(css: str) -> _Stylesheet:
-    """A ``<style>`` element's content: pass a module constant, never text from a record."""
-    return _Stylesheet(css)
 
 
 def serialize(page: _Node) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hearing_core.exports.html import Child, h, serialize, stylesheet
+from hearing_core.exports.html import Child, document, h
 
 #: Colours (Okabe-Ito, distinguishable with every common colour-vision deficiency).
 BLUE, ORANGE, GREEN, GREY, VERMILION = "#0072B2", "#E69F00", "#009E73", "#999999", "#D55E00"
@@ -660,21 +660,11 @@ def audit_page(
         nav.append(h("li", None, h("a", {"href": links.transcript}, "Transcript")))
     if links.archive:
         nav.append(h("li", None, h("a", {"href": links.archive}, "Browse the archive")))
-    page = h(
-        "html",
-        {"lang": "en", "dir": "ltr"},
-        h(
-            "head",
-            None,
-            h("meta", {"charset": "utf-8"}),
-            h("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
-            h("meta", {"name": "generator", "content": "hearing_core audit"}),
-            h("title", None, f"{title} \u2013 stakeholder-balance audit"),
-            h("style", None, stylesheet(_CSS)),
-        ),
-        h(
-            "body",
-            None,
+    return document(
+        title=f"{title} \u2013 stakeholder-balance audit",
+        generator="hearing_core audit",
+        css=_CSS,
+        body=[
             h(
                 "header",
                 {"class": "page"},
@@ -709,9 +699,8 @@ def audit_page(
                     "with matplotlib. Protected participants are shown by pseudonym only.",
                 ),
             ),
-        ),
+        ],
     )
-    return serialize(page)
 
 
 _CSS = """
