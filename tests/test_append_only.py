@@ -207,7 +207,7 @@ def test_an_older_sqlite_store_gets_the_guards_when_opened(sqlite_store: Path) -
 
     assert triggers(sqlite_store) == {
         f"{table}_{guard}"
-        for table in SQLITE_TABLES
+        for table in (*SQLITE_TABLES, "hearing_store")
         for guard in ("no_update", "no_delete", "no_overwrite")
     }
     before = table_rows(sqlite_store)
@@ -218,6 +218,30 @@ def test_an_older_sqlite_store_gets_the_guards_when_opened(sqlite_store: Path) -
     finally:
         conn.close()
     assert table_rows(sqlite_store) == before
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE hearing_store SET id = 'store-other'",
+        "DELETE FROM hearing_store",
+        "INSERT INTO hearing_store VALUES ('store-other')",
+        "INSERT OR REPLACE INTO hearing_store (rowid, id) SELECT rowid, 'store-other' "
+        "FROM hearing_store",
+    ],
+)
+def test_sqlite_store_id_cannot_be_changed(sqlite_store: Path, statement: str) -> None:
+    """Key and read-model files are tied to the store's id: it is guarded like the log."""
+    conn = sqlite3.connect(sqlite_store)
+    try:
+        before = conn.execute("SELECT rowid, id FROM hearing_store").fetchall()
+        assert len(before) == 1
+        with pytest.raises(sqlite3.DatabaseError, match="the hearing record is append-only"):
+            conn.execute(statement)
+        conn.commit()
+        assert conn.execute("SELECT rowid, id FROM hearing_store").fetchall() == before
+    finally:
+        conn.close()
 
 
 # --- PostgreSQL --------------------------------------------------------------------------

@@ -847,10 +847,14 @@ def test_a_store_of_an_earlier_version_gets_the_id_it_derived(tmp_path: Path) ->
     from hearing_core.store import IDENTITY_TABLE, resolve, store_identity
 
     path = tmp_path / "old.db"
-    archive = open_archive(str(path))  # the library alone writes no id
+    archive = open_archive(str(path))
     with SAMPLE.open("rb") as f:
         archive.import_records(("s", n, r) for n, r in read_lines(f, "s"))
     archive.close()
+    with sqlite3.connect(path) as conn:  # as earlier versions left it: no identity table
+        for guard in ("no_update", "no_delete", "no_overwrite"):
+            conn.execute(f"DROP TRIGGER {IDENTITY_TABLE}_{guard}")
+        conn.execute(f"DROP TABLE {IDENTITY_TABLE}")
     derived = store_identity(resolve(str(path)), create=False)
     assert derived is not None and derived.startswith("derived-")
     with sqlite3.connect(path) as conn:

@@ -20,10 +20,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from hearing_core.archive import open_archive
 from hearing_core.cli import cli
 from hearing_core.keystore import FORGOTTEN, NOT_GIVEN, KeyFileError, KeyStore
 from hearing_core.store import resolve
 from hearing_core.testing import HearingBuilder
+from hearing_core.workspace import Workspace
 
 WORDS = "my unmistakable confidential testimony"
 ENV = {"HEARING_PLUGINS": "transcript"}
@@ -289,3 +291,27 @@ def test_a_read_only_key_file_of_an_earlier_version_is_read_not_adopted(store: P
         read_only.close()
     with sqlite3.connect(keys) as db:
         assert "belongs_to" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+
+
+def test_open_archive_refuses_another_stores_key_file(store: Path, tmp_path: Path) -> None:
+    """The library's entry point checks the key file as every CLI command does."""
+    other = tmp_path / "other" / "o.db"
+    other.parent.mkdir()
+    assert run("--store", str(other), "import", str(tmp_path / "in.jsonl"))[0] == 0
+    mine = store.with_name(store.name + ".keys")
+    mine.write_bytes(other.with_name(other.name + ".keys").read_bytes())
+    with pytest.raises(KeyFileError, match=f"belongs to store {_store_id(other)}"):
+        open_archive(str(store))
+
+
+@pytest.mark.postgres
+def test_open_archive_uses_the_key_file_the_cli_uses(postgres_store_url: str) -> None:
+    """For PostgreSQL the key file is named by the store's id, not by how the URL is spelt."""
+    workspace = Workspace(postgres_store_url)
+    archive = open_archive(postgres_store_url)
+    try:
+        assert archive.keys.path == workspace.keys_path
+        assert archive.keys.store_id == workspace.store_id is not None
+    finally:
+        archive.close()
+        workspace.close()

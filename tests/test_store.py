@@ -263,7 +263,8 @@ def test_postgres_tables_live_in_the_schema_of_the_url(postgres_owner_url: str) 
             " ORDER BY tgname",
             (postgres_schema(location),),
         ).fetchall()
-    assert sorted(tables) == [("hearings_events",), ("hearings_links",)]  # events, archive chain
+    # The store's id, its events and the archive chain.
+    assert sorted(tables) == [("hearing_store",), ("hearings_events",), ("hearings_links",)]
     assert triggers == [
         ("hearings_events_no_truncate",),
         ("hearings_events_no_update_delete",),

@@ -37,7 +37,14 @@ from hearing_core.event_view import RecordedEvent
 from hearing_core.interchange import MAX_IMPORT_EVENTS
 from hearing_core.keystore import KeyStore
 from hearing_core.protection import reveal_record, seal_for
-from hearing_core.store import APP_NAME, StoreLocation, authoritative, opening, resolve
+from hearing_core.store import (
+    APP_NAME,
+    StoreLocation,
+    authoritative,
+    opening,
+    resolve,
+    store_identity,
+)
 from hearing_core.transcodings import AttrsTranscoding
 from hearing_core.values import (
     Participant,
@@ -550,5 +557,13 @@ class _DigestsEverywhere:
 
 
 def open_archive(store: str | None = None) -> HearingArchive:
-    """Open (creating if need be) the store named by ``store``, ``HEARING_STORE`` or the default."""
-    return HearingArchive(resolve(store))
+    """Open (creating if need be) the store named by ``store``, ``HEARING_STORE`` or the default.
+
+    With the key file the CLI uses for it (for PostgreSQL, the one named by the store's id),
+    and refusing, before anything is read, a key file that belongs to another store.
+    """
+    location = resolve(store)
+    store_id = store_identity(location, create=True)
+    keys = KeyStore(location.default_keys_path(store_id), store_id)
+    keys.check_store()
+    return HearingArchive(location, keys)

@@ -35,6 +35,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from hearing_core.chain import GENESIS_DIGEST, link_digest
+from hearing_core.store import IDENTITY_TABLE
 
 #: One stored event with its archive link: (notification id, originator id as 32 hex digits,
 #: version, topic, state, stored link or None).
@@ -121,6 +122,11 @@ class SQLiteArchiveRecorder(SQLiteApplicationRecorder):
         statements += sqlite_guard_statements(
             SQLITE_LINKS_TABLE, "notification_id = NEW.notification_id"
         )
+        # The store's id (one row, written by store.store_identity before the recorder
+        # opens): read-model and key files are tied to it, so it is guarded too; a second
+        # row is refused like an overwrite.
+        statements.append(f"CREATE TABLE IF NOT EXISTS {IDENTITY_TABLE} (id TEXT NOT NULL)")
+        statements += sqlite_guard_statements(IDENTITY_TABLE, "1")
         return statements
 
     def create_table(self) -> None:
