@@ -861,3 +861,49 @@ def test_a_stale_digest_would_fail() -> None:
     assert not matches("✓ imrf-2022-msh: 125 events, chain intact, head\ne11a7993\n", shown)
     assert matches("✓ imrf-2022-msh: 125 events, chain intact, head\na8a42064\n", shown)
     assert matches("x\ny\nz\n", ("x", "...", "z"))
+
+
+# --- docs/security.md: every claim names a test that exists ---------------------------------
+
+#: ``test_x.py::name`` names a test of that file, ``::name`` one of the file named last, and a
+#: bare ``test_name`` a test of any file under tests/; ``name_*`` is any test so named.
+_TEST_REFERENCE = re.compile(r"`(?:(test_\w+\.py))?::(\w+\*?)[^`]*`|`(test_\w+)`")
+
+
+def _test_functions(path: Path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test")
+    }
+
+
+def test_every_test_security_md_names_exists() -> None:
+    tests = ROOT / "tests"
+    by_file: dict[str, set[str]] = {}
+    for path in tests.rglob("test_*.py"):
+        by_file.setdefault(path.name, set()).update(_test_functions(path))
+    anywhere = set().union(*by_file.values())
+    text = (DOCS / "security.md").read_text(encoding="utf-8")
+    current: str | None = None
+    named, missing = 0, []
+    for match in _TEST_REFERENCE.finditer(text):
+        file, name, bare = match.groups()
+        if bare is not None:
+            named += 1
+            if bare not in anywhere:
+                missing.append(bare)
+            continue
+        current = file or current
+        assert current is not None, f"{match[0]} names no file and follows none"
+        named += 1
+        found = by_file.get(current, set())
+        if not (
+            name in found or (name.endswith("*") and any(f.startswith(name[:-1]) for f in found))
+        ):
+            missing.append(f"{current}::{name}")
+    assert named > 40, named  # the pattern still finds the references
+    assert not missing, f"docs/security.md names tests that do not exist: {missing}"
