@@ -12,7 +12,9 @@ import pytest
 
 from conftest import postgres_admin
 from hearing_core.archive import HearingArchive, open_archive
+from hearing_core.domain import event_record
 from hearing_core.errors import RecordError, StoreError
+from hearing_core.event_view import freeze
 from hearing_core.interchange import read_lines
 from hearing_core.store import connect_postgres, events_table, postgres_schema, resolve
 
@@ -92,6 +94,61 @@ def test_import_sample_reads_back_line_for_line(archive: HearingArchive, sample_
     assert positions == sorted(set(positions))
     assert archive.max_position() == positions[-1]
     assert [e.record for e in archive.follow(after=positions[99])] == expected[100:]
+
+
+def test_follow_reads_what_the_mapper_reads(archive: HearingArchive, sample_path: Path) -> None:
+    """follow() decodes straight from the stored JSON; each record is the one the mapper's
+    domain event gives, key for key, in the same order, every value of the same type."""
+    import_file(archive, sample_path)
+    notifications = archive.recorder.select_notifications(None, 10_000)
+    by_mapper = [event_record(archive.mapper.to_domain_event(n), SLUG) for n in notifications]
+    followed = [e.record for e in archive.follow()]
+    assert len(followed) == len(by_mapper) > 100
+    for fast, slow in zip(followed, by_mapper, strict=True):
+        assert list(fast.items()) == list(slow.items())
+        assert [type(v) for v in fast.values()] == [type(freeze(v)) for v in slow.values()]
+    # Read the short way: every event but the schedule (which the mapper checks).
+    assert sum(archive._decoded(n) is not None for n in notifications) == len(notifications) - 1
+
+
+def test_follow_leaves_unusual_stored_state_to_the_mapper(
+    archive: HearingArchive, sample_path: Path
+) -> None:
+    """A stored state the short way does not read (a class version, a value object, a
+    transcoding nobody registered) is the mapper's to read, or to refuse."""
+    import_file(archive, sample_path)
+    list(archive.follow())  # the slug of every hearing is known
+    notifications = archive.recorder.select_notifications(None, 10_000)
+    n = next(n for n in notifications if n.topic.endswith(".InterventionDelivered"))
+    state = json.loads(n.state)
+    for unusual in (
+        {**state, "class_version": 2},
+        {**state, "text": {"_type_": "nobody_registered_this", "_data_": "x"}},
+        {**state, "text": {"_type_": "decimal_str", "_data_": "1.5"}},
+    ):
+        changed = type(n)(
+            id=n.id,
+            originator_id=n.originator_id,
+            originator_version=n.originator_version,
+            topic=n.topic,
+            state=json.dumps(unusual).encode(),
+        )
+        if unusual.get("class_version"):
+            assert archive._decoded(changed) is None
+        elif unusual["text"]["_type_"] == "decimal_str":  # registered: read as the mapper does
+            assert archive._decoded(changed) == event_record(
+                archive.mapper.to_domain_event(changed), SLUG
+            )
+        else:
+            assert archive._decoded(changed) is None
+    broken = type(n)(
+        id=n.id,
+        originator_id=n.originator_id,
+        originator_version=n.originator_version,
+        topic=n.topic,
+        state=b"{not json",
+    )
+    assert archive._decoded(broken) is None
 
 
 def test_hearings_lists_the_imported_hearing(archive: HearingArchive, sample_path: Path) -> None:

@@ -62,8 +62,19 @@ class FrozenList(list[Any]):
         return (FrozenList, (list(self),))
 
 
+#: Values that are immutable as they are (checked by exact type first: the common case).
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), FrozenDict, FrozenList})
+
+
 def freeze(value: Any) -> Any:
     """A deeply immutable copy of a JSON-like value (mappings and lists all the way down)."""
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is dict:
+        return FrozenDict({str(k): freeze(v) for k, v in value.items()})
+    if kind is list:
+        return FrozenList([freeze(v) for v in value])
     if isinstance(value, FrozenDict | FrozenList):
         return value
     if isinstance(value, Mapping):
@@ -91,10 +102,15 @@ class RecordedEvent:
 
     position: int
     record: Mapping[str, Any] = attrs.field(converter=_freeze_record)
+    #: The record's type, kept at hand: dispatch asks for it several times an event.
+    _type: str = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_type", str(self.record["type"]))
 
     @property
     def type(self) -> str:
-        return str(self.record["type"])
+        return self._type
 
     @property
     def hearing(self) -> str:
