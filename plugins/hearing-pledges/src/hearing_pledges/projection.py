@@ -167,6 +167,17 @@ class PledgesProjection(Projection):
                 hearings,
             ).fetchall()
         )
+        # A pledge nobody has reported on yet (the usual case: reports come later in the
+        # log) is "made" with no reports; only those with reports look them up.
+        reported = set(
+            db.execute(
+                f"select distinct pledge_hearing, pledge_seq from {PROGRESS}"  # noqa: S608
+                f" where pledge_hearing in ({', '.join('?' for _ in hearings)})",
+                hearings,
+            ).fetchall()
+        )
+        unreported = {"status": MADE, "status_at": None, "status_hearing": None,
+                      "status_seq": None, "reports": 0}  # fmt: skip
         upsert_rows(
             db,
             PLEDGES,
@@ -175,13 +186,14 @@ class PledgesProjection(Projection):
                  "by": e["by"], "text": e["text"],
                  "gcm_objectives": _json(list(e["gcm_objectives"])), "level": e["level"],
                  "partners": _json(list(e.get("partners") or ())), "segment": e.get("segment"),
-                 "opening_seq": opened.get(e.hearing)}
+                 "opening_seq": opened.get(e.hearing), **unreported}
                 for e in events
             ],
             pk=("hearing", "seq"),
         )  # fmt: skip
         for e in events:
-            _refresh_status(db, e.hearing, e.seq)
+            if (e.hearing, e.seq) in reported:
+                _refresh_status(db, e.hearing, e.seq)
 
     @handles("PledgeProgressReported")
     def progress(self, events: list[RecordedEvent], db: sqlite_utils.Database) -> None:
