@@ -137,6 +137,14 @@ def _batch(rows: Iterable[Mapping[str, Any]]) -> tuple[list[str], list[list[Any]
     As in sqlite-utils, a column some rows of the batch leave out is NULL for them.
     """
     listed = list(rows)
+    if not listed:
+        return [], []
+    columns = list(listed[0])
+    if all(list(row) == columns for row in listed):  # the usual case: rows of one shape
+        plain = _PLAIN
+        return columns, [
+            [v if type(v) in plain else _cell(v) for v in row.values()] for row in listed
+        ]
     columns = list(dict.fromkeys(c for row in listed for c in row))
     return columns, [[_cell(row.get(c)) for c in columns] for row in listed]
 

@@ -27,11 +27,13 @@ views) or end the host's transaction; rendering is read-only.
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -235,6 +237,15 @@ class ReadModels:
         row = self.db.execute(f"SELECT value FROM {META} WHERE key = ?", [key]).fetchone()  # noqa: S608
         return default if row is None else str(row[0])
 
+    def _metas(self, *keys: str) -> dict[str, str]:
+        """Several ``_meta`` values in one query (absent keys are left out)."""
+        marks = ", ".join("?" for _ in keys)
+        rows = self.db.conn.execute(
+            f"SELECT key, value FROM {META} WHERE key IN ({marks})",  # noqa: S608
+            keys,
+        ).fetchall()
+        return {str(k): str(v) for k, v in rows}
+
     def _set_meta(self, key: str, value: object) -> None:
         self.db.execute(f"INSERT OR REPLACE INTO {META} VALUES (?, ?)", [key, str(value)])  # noqa: S608
 
@@ -295,6 +306,16 @@ class ReadModels:
                 failure.position if failure else None,
                 failure.error if failure else None,
                 name,
+            ],
+        )
+
+    def _set_positions(self, moved: Iterable[tuple[str, int, Failure | None]]) -> None:
+        """:meth:`_set_position` for several projections, in one statement."""
+        self.db.conn.executemany(
+            f"update {POSITIONS} set position = ?, failed_at = ?, error = ? where projection = ?",  # noqa: S608
+            [
+                (position, f.position if f else None, f.error if f else None, name)
+                for name, position, f in moved
             ],
         )
 
@@ -487,14 +508,16 @@ class ReadModels:
         batch: int,
         progress: Callable[[int], None] | None,
     ) -> tuple[list[Failure], bool]:
-        if self.generation() != self._seen_generation:
+        meta = self._metas("generation", "host_position")
+        if int(meta.get("generation") or 0) != self._seen_generation:
             self._reopen()  # another process dropped tables (a forget, a rebuild)
+            meta = self._metas("host_position")
         generation = self._seen_generation
         positions = {name: info.position for name, info in self.positions().items()}
         for p in self.projections:
             positions.setdefault(p.name, 0)
         failed: dict[str, Failure] = {}
-        host_position = int(self._meta("host_position", "0") or 0)
+        host_position = int(meta.get("host_position") or 0)
         start = min([positions[p.name] for p in self.projections] + [host_position])
         for page in _pages(read(start, head, self.types()), batch):
             # One transaction per page for the host and all projections (one commit);
@@ -511,12 +534,16 @@ class ReadModels:
                     self._rebuild_after(rebuild, positions)
                     self.db.conn.execute("COMMIT")
                     return list(failed.values()), True
+                moved: list[tuple[str, int, Failure | None]] = []
                 for p in self.projections:
                     if p.name in failed:
                         continue
-                    failure = self._feed_one(p, views, positions)
-                    if failure is not None:
-                        failed[p.name] = failure
+                    fed = self._feed_one(p, views, positions)
+                    if fed is not None:
+                        moved.append((p.name, *fed))
+                        if fed[1] is not None:
+                            failed[p.name] = fed[1]
+                self._set_positions(moved)
                 self.db.conn.execute("COMMIT")
             except BaseException:
                 if self.db.conn.in_transaction:
@@ -524,7 +551,11 @@ class ReadModels:
                 raise
             if progress is not None:
                 progress(len(page))
-        if head is not None:
+        behind = host_position < head if head is not None else False
+        behind = behind or any(
+            p.name not in failed and positions[p.name] < (head or 0) for p in self.projections
+        )
+        if head is not None and behind:  # else nothing to write: no second transaction
             self._advance_to(head, generation, positions, failed)
         return list(failed.values()), False
 
@@ -550,28 +581,30 @@ class ReadModels:
                 self._drop_tables(p.name)
                 self._set_position(p.name, 0, None)
 
-    def _feed_one(self, p: Projection, views: _Views, positions: dict[str, int]) -> Failure | None:
-        """Feed one page to one projection: its writes and its new position commit together.
+    def _feed_one(
+        self, p: Projection, views: _Views, positions: dict[str, int]
+    ) -> tuple[int, Failure | None] | None:
+        """Feed one page to one projection; return its new position and failure, if any
+        (the caller writes positions in the page's transaction: they commit together).
 
         The whole page runs under one savepoint and one guard; only if it raises
         is the page rolled back and replayed event by event, to keep everything
         before the failing event and say exactly which it was.
         """
-        page = [e for e in views.stored if e.position > positions[p.name]]
-        if not page:
+        last = views.stored[-1].position if views.stored else 0
+        if last <= positions[p.name]:
             return None
         failure = None
-        todo = views.page_for(p, page)
+        todo = views.page_for(p, positions[p.name])
         try:
             if todo.events:
                 with self.db.atomic(), _Guard(self.db.conn, frozenset(p.tables)):
                     p.handle_page(todo, self.plugin_db)
-            position = page[-1].position
+            position = last
         except BaseException:
-            position, failure = self._feed_each(p, todo, positions[p.name], page[-1].position)
-        self._set_position(p.name, position, failure)
+            position, failure = self._feed_each(p, todo, positions[p.name], last)
         positions[p.name] = position
-        return failure
+        return position, failure
 
     def _feed_each(
         self, p: Projection, page: Page, position: int, last: int
@@ -657,10 +690,11 @@ class _Views:
         self.stored = stored
         self.host_position = host_position
         self.lookup = lookup
+        self._positions = [e.position for e in stored]
+        self._types = [e.type for e in stored]
         self._resolved: dict[int, Resolved] = {}
-        self._cache: dict[
-            tuple[bool, bool], dict[int, tuple[RecordedEvent, Correction | None]]
-        ] = {}
+        self._cache: dict[tuple[bool, bool], list[tuple[RecordedEvent, Correction | None]]] = {}
+        self._pages: dict[tuple[Any, ...], Page] = {}
 
     def advance_host(self) -> tuple[int, int | None]:
         """Bring the host's state past this page; return its position and, if a correction
@@ -670,23 +704,28 @@ class _Views:
         fixed = self.models._fixed_protection is not None
         position = self.host_position
         rebuild: int | None = None
+        registered_rows: list[tuple[str, str, int, int, str | None]] = []  # written in one go
+
+        def write_registrations() -> None:
+            db.conn.executemany(
+                f"INSERT OR REPLACE INTO {PROTECTION} VALUES (?, ?, ?, ?, ?)",  # noqa: S608
+                registered_rows,
+            )
+            registered_rows.clear()
+
         for event in self.stored:
             record = event.record
             if record["type"] == CORRECTION:
                 self._resolved[event.position] = self._resolve(event, event.position > position)
             if event.position <= position:
                 continue
-            if record["type"] == "ParticipantRegistered" and not fixed:
-                db.execute(
-                    f"INSERT OR REPLACE INTO {PROTECTION} VALUES (?, ?, ?, ?, ?)",  # noqa: S608
-                    [record["hearing"], record["participant"], record["seq"], event.position, None],
-                )
             newly = None if fixed else protection.observe(record)
             if record["type"] == "ParticipantRegistered" and not fixed:
-                label = protection.pseudonym(record["hearing"], record["participant"])
-                if label is not None:
-                    self._set_pseudonym(record["hearing"], record["participant"], label)
+                hearing, pid = record["hearing"], record["participant"]
+                label = protection.pseudonym(hearing, pid)
+                registered_rows.append((hearing, pid, record["seq"], event.position, label))
             if newly is not None:
+                write_registrations()
                 hearing = record["hearing"]
                 self._set_pseudonym(hearing, newly, protection.pseudonym(hearing, newly))
                 row = db.execute(
@@ -696,6 +735,7 @@ class _Views:
                 registered = int(row[0]) if row and row[0] is not None else 0
                 rebuild = registered if rebuild is None else min(rebuild, registered)
             position = event.position
+        write_registrations()
         if self.stored:
             position = max(position, self.stored[-1].position)
         self.models._set_meta("host_position", position)
@@ -748,27 +788,40 @@ class _Views:
         )
         return resolved
 
-    def page_for(self, p: Projection, stored: list[RecordedEvent]) -> Page:
+    def page_for(self, p: Projection, after: int) -> Page:
+        """The page projection ``p`` receives: the events after position ``after`` of the
+        types it takes, in the variant its ``needs`` call for.  Projections asking for the
+        same share one page (a page is read-only, like the records in it)."""
         identities, words = IDENTITIES in p.needs, WORDS in p.needs
-        views = self._variant(identities, words)
-        events = []
-        corrections = {}
-        for e in stored:
-            if not p.wants(e.type):
-                continue
-            event, correction = views[e.position]
-            events.append(event)
-            if correction is not None:
-                corrections[e.position] = correction
-        return Page(tuple(events), corrections)
+        first = bisect.bisect_right(self._positions, after)
+        custom = type(p).wants is not Projection.wants
+        key = (identities, words, p if custom else p.types, first)
+        page = self._pages.get(key)
+        if page is None:
+            views = self._variant(identities, words)[first:]
+            types = self._types[first:]
+            if custom:
+                chosen = [v for v, t in zip(views, types, strict=True) if p.wants(t)]
+            elif p.types:
+                wanted = p.types
+                chosen = [v for v, t in zip(views, types, strict=True) if t in wanted]
+            else:
+                chosen = views
+            page = Page(
+                tuple(event for event, _ in chosen),
+                MappingProxyType({event.position: c for event, c in chosen if c is not None}),
+            )
+            self._pages[key] = page
+        return page
 
     def _variant(
         self, identities: bool, words: bool
-    ) -> dict[int, tuple[RecordedEvent, Correction | None]]:
+    ) -> list[tuple[RecordedEvent, Correction | None]]:
+        """Every event of the page as shielded for these needs (in page order)."""
         key = (identities, words)
         if key not in self._cache:
             protection, keys = self.models.protection, self.models.keys
-            out: dict[int, tuple[RecordedEvent, Correction | None]] = {}
+            out: list[tuple[RecordedEvent, Correction | None]] = []
             for e in self.stored:
                 if e.type == CORRECTION:
                     shown, parts = shield_correction(
@@ -781,26 +834,28 @@ class _Views:
                     )
                     event = RecordedEvent(e.position, shown)
                     resolved = self._resolved[e.position]
-                    out[e.position] = (
-                        event,
-                        Correction(
-                            event=event,
-                            target_type=resolved.target_type,
-                            target_seq=resolved.target_seq,
-                            before=parts["before"],
-                            after=parts["after"],
-                            reason=parts["reason"],
-                            record=parts["record"],
-                        ),
+                    out.append(
+                        (
+                            event,
+                            Correction(
+                                event=event,
+                                target_type=resolved.target_type,
+                                target_seq=resolved.target_seq,
+                                before=parts["before"],
+                                after=parts["after"],
+                                reason=parts["reason"],
+                                record=parts["record"],
+                            ),
+                        )
                     )
                 elif not (identities or words) and not touches_protected(e.record, protection):
                     # Shown as stored (nothing to shield): no copy, no deep freeze again.
-                    out[e.position] = (e, None)
+                    out.append((e, None))
                 else:
                     view = shield(
                         e.record, protection, identities=identities, words=words, keys=keys
                     )
-                    out[e.position] = (RecordedEvent(e.position, view), None)
+                    out.append((RecordedEvent(e.position, view), None))
             self._cache[key] = out
         return self._cache[key]
 
