@@ -151,6 +151,35 @@ def test_follow_leaves_unusual_stored_state_to_the_mapper(
     assert archive._decoded(broken) is None
 
 
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        # orjson reads an integer beyond 64 bits as a float; the mapper keeps it exact.
+        b'{"extra":123456789012345678901234567890,',
+        b'{"extra":[1,123456789012345678901234567890],',
+        # A duplicate key hides a value the mapper decodes (and here refuses) from orjson.
+        b'{"text":{"_type_":"nobody_registered_this","_data_":1},',
+        b'{"ended_at":{"_type_":"datetime_iso","_data_":"garbage"},',
+    ],
+)
+def test_follow_never_reads_what_the_mapper_would_read_otherwise(
+    archive: HearingArchive, sample_path: Path, prefix: bytes
+) -> None:
+    """Where orjson and the mapper's json would disagree, the mapper reads (or refuses)."""
+    import_file(archive, sample_path)
+    list(archive.follow())
+    notifications = archive.recorder.select_notifications(None, 10_000)
+    n = next(n for n in notifications if n.topic.endswith(".InterventionDelivered"))
+    changed = type(n)(
+        id=n.id,
+        originator_id=n.originator_id,
+        originator_version=n.originator_version,
+        topic=n.topic,
+        state=prefix + n.state[1:],
+    )
+    assert archive._decoded(changed) is None
+
+
 def test_hearings_lists_the_imported_hearing(archive: HearingArchive, sample_path: Path) -> None:
     assert archive.hearings() == []
     import_file(archive, sample_path)

@@ -31,7 +31,7 @@ from eventsourcing.utils import Environment, EnvType, get_topic
 from hearing_core.applying import apply_record, check_pledge_reference, schedule
 from hearing_core.bulk import BATCH, BulkWriter, bulk_writer
 from hearing_core.catalogue import validate_record
-from hearing_core.decoding import fast_record, plain_transcoder
+from hearing_core.decoding import TYPE_KEY, fast_record, plain_transcoder
 from hearing_core.domain import Hearing, event_record, hearing_id
 from hearing_core.errors import RecordError, StoreError, UnknownHearingError
 from hearing_core.event_types import generation
@@ -368,9 +368,17 @@ class HearingArchive(Application[UUID]):
             state = orjson.loads(stored.state)
             if type(state) is not dict:
                 return None
-            return fast_record(cls.__name__, slug, stored.originator_version, state, self._fast)
+            typed = stored.state.count(TYPE_KEY)
+            return fast_record(
+                cls.__name__, slug, stored.originator_version, state, self._fast, typed
+            )
         except Exception:  # the mapper's way raises what is wrong, if anything
             return None
+
+    def close(self) -> None:
+        """Close the store and the key file (which reopens if used again)."""
+        self.keys.close()
+        super().close()
 
     def _slug(self, event: Any) -> str:
         oid = event.originator_id
