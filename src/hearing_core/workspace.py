@@ -96,7 +96,6 @@ class Workspace:
         if "readmodels" in self.__dict__:
             self.readmodels.close()
         if "archive" in self.__dict__:
-            self.archive.keys.close()
             self.archive.close()
 
     # --- keeping read models current -------------------------------------------------
