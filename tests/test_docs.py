@@ -865,9 +865,12 @@ def test_a_stale_digest_would_fail() -> None:
 
 # --- docs/security.md: every claim names a test that exists ---------------------------------
 
-#: ``test_x.py::name`` names a test of that file, ``::name`` one of the file named last, and a
-#: bare ``test_name`` a test of any file under tests/; ``name_*`` is any test so named.
-_TEST_REFERENCE = re.compile(r"`(?:(test_\w+\.py))?::(\w+\*?)[^`]*`|`(test_\w+)`")
+#: ``[tests/]test_x.py`` names a test file; ``[tests/]test_x.py::name`` a test of that file,
+#: ``::name`` one of the file named last, and a bare ``test_name`` a test of any file under
+#: tests/; ``name_*`` is any test so named.
+_TEST_REFERENCE = re.compile(
+    r"`(?:tests/(?:plugins/)?)?(test_\w+\.py)(?:::(\w+\*?))?[^`]*`|`::(\w+\*?)[^`]*`|`(test_\w+)`"
+)
 
 
 def _test_functions(path: Path) -> set[str]:
@@ -881,29 +884,57 @@ def _test_functions(path: Path) -> set[str]:
     }
 
 
-def test_every_test_security_md_names_exists() -> None:
-    tests = ROOT / "tests"
+def _has_test(found: set[str], name: str) -> bool:
+    if name.endswith("*"):
+        return any(f.startswith(name[:-1]) for f in found)
+    return name in found
+
+
+def security_md_missing_tests(text: str) -> tuple[int, list[str]]:
+    """How many test references ``text`` makes, and those that name nothing under tests/."""
     by_file: dict[str, set[str]] = {}
-    for path in tests.rglob("test_*.py"):
+    for path in (ROOT / "tests").rglob("test_*.py"):
         by_file.setdefault(path.name, set()).update(_test_functions(path))
     anywhere = set().union(*by_file.values())
-    text = (DOCS / "security.md").read_text(encoding="utf-8")
     current: str | None = None
     named, missing = 0, []
     for match in _TEST_REFERENCE.finditer(text):
-        file, name, bare = match.groups()
+        file, name, name_after, bare = match.groups()
+        named += 1
         if bare is not None:
-            named += 1
             if bare not in anywhere:
                 missing.append(bare)
-            continue
-        current = file or current
-        assert current is not None, f"{match[0]} names no file and follows none"
-        named += 1
-        found = by_file.get(current, set())
-        if not (
-            name in found or (name.endswith("*") and any(f.startswith(name[:-1]) for f in found))
-        ):
-            missing.append(f"{current}::{name}")
+        elif file is not None:
+            current = file
+            if file not in by_file:
+                missing.append(file)
+            elif name is not None and not _has_test(by_file[file], name):
+                missing.append(f"{file}::{name}")
+        else:
+            assert current is not None, f"{match[0]} names no file and follows none"
+            if not _has_test(by_file.get(current, set()), name_after):
+                missing.append(f"{current}::{name_after}")
+    return named, missing
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "`tests/test_docs.py::test_gone`",
+        "`test_crashez.py`",
+        "`tests/test_contrakt.py`",
+        "`test_cli.py::test_verify_nothing_*`",
+        "`test_cli.py` then `::test_gone`",
+        "`test_never_written`",
+    ],
+)
+def test_the_security_md_check_catches_a_missing_test(reference: str) -> None:
+    named, missing = security_md_missing_tests(reference)
+    assert named >= 1 and missing, reference
+
+
+def test_every_test_security_md_names_exists() -> None:
+    text = (DOCS / "security.md").read_text(encoding="utf-8")
+    named, missing = security_md_missing_tests(text)
     assert named > 40, named  # the pattern still finds the references
     assert not missing, f"docs/security.md names tests that do not exist: {missing}"
