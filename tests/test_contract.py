@@ -19,11 +19,19 @@ from hearing_core import (
     RecordedEvent,
     Table,
     handles,
+    insert_rows,
     pseudonyms,
 )
 from hearing_core.readmodels import PluginError, ReadModels
 from hearing_core.shielding import Protection
-from hearing_core.testing import TEST_KEYS, HearingBuilder, dump_tables, render, run_models
+from hearing_core.testing import (
+    TEST_KEYS,
+    HearingBuilder,
+    dump_tables,
+    render,
+    run_models,
+    sample_events,
+)
 
 NAME = "Zainab Quixotic-Secret"
 WORDS_SAID = "my unmistakable confidential testimony"
@@ -685,3 +693,75 @@ def test_insert_rows_and_upsert_rows_write_as_sqlite_utils_does() -> None:
     # As with sqlite-utils, a column other rows of the batch set is NULL where a row leaves it out.
     assert ours.execute(rows).fetchall()[0] == ("h", 1, "z", None)
     assert ours.execute(rows).fetchall()[2] == ("h", 3, None, '{"k": 1}')
+
+
+# --- failures and races found in review -------------------------------------------------
+
+
+class _Pledges(Projection):
+    """Counts pledges; ``types`` as a plain set, as a plugin may well write it."""
+
+    name = "setpledges"
+    version = 1
+    types = {"PledgeMade"}  # type: ignore[assignment]
+    tables: ClassVar[dict[str, Any]] = {"setpledges_rows": {"hearing": str, "seq": int}}
+
+    def handle(self, event: Any, db: Any) -> None:
+        db["setpledges_rows"].insert({"hearing": event.hearing, "seq": event.seq})
+
+
+class _Choosy(Projection):
+    """A projection whose ``wants`` raises: its failure, nobody else's."""
+
+    name = "choosy"
+    version = 1
+    tables: ClassVar[dict[str, Any]] = {"choosy_rows": {"seq": int}}
+
+    def wants(self, event_type: str) -> bool:
+        raise RuntimeError("cannot decide")
+
+    def handle(self, event: Any, db: Any) -> None:  # pragma: no cover - never reached
+        db["choosy_rows"].insert({"seq": event.seq})
+
+
+def test_a_set_of_types_works_and_a_raising_wants_fails_only_its_projection() -> None:
+    events = sample_events()
+    pledges = sum(e.type == "PledgeMade" for e in events)
+    models = ReadModels(":memory:", [_Pledges(), _Choosy()], keys=TEST_KEYS)
+    failures = models.feed(events)
+    assert [(f.projection, f.error) for f in failures] == [
+        ("choosy", "RuntimeError: cannot decide")
+    ]
+    assert models.db.execute("SELECT count(*) FROM setpledges_rows").fetchone()[0] == pledges > 0
+    assert models.positions()["setpledges"].position == events[-1].position
+
+
+class _Interventions(Projection):
+    name = "interventions"
+    version = 1
+    tables: ClassVar[dict[str, Any]] = {"interventions_rows": {"hearing": str, "seq": int}}
+
+    @handles("InterventionDelivered")
+    def delivered(self, events: Any, db: Any) -> None:
+        insert_rows(
+            db, "interventions_rows", [{"hearing": e.hearing, "seq": e.seq} for e in events]
+        )
+
+
+def test_two_catch_ups_started_together_feed_each_event_once(tmp_path: Path) -> None:
+    """B reads its positions, A catches up and commits, then B feeds: B must start where A
+    stopped (as two processes sharing a read-model file may do)."""
+    events = sample_events()
+    path = tmp_path / "views.db"
+    a = ReadModels(path, [_Interventions()], keys=TEST_KEYS)
+    b = ReadModels(path, [_Interventions()], keys=TEST_KEYS)
+
+    def read_b(after: int, upto: int | None, types: frozenset[str] | None) -> Any:
+        assert a.feed(events) == []  # A runs between B's reading positions and B's writing
+        return (e for e in events if e.position > after and (types is None or e.type in types))
+
+    assert b.catch_up(read_b, head=events[-1].position) == []
+    rows = a.db.execute("SELECT count(*), count(DISTINCT seq) FROM interventions_rows").fetchone()
+    delivered = sum(e.type == "InterventionDelivered" for e in events)
+    assert tuple(rows) == (delivered, delivered)
+    assert b.positions()["interventions"].position == events[-1].position

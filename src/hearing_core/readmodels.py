@@ -528,6 +528,7 @@ class ReadModels:
                 if self.generation() != generation:
                     self.db.conn.execute("ROLLBACK")
                     return list(failed.values()), True
+                host_position = self._fed_elsewhere(positions, host_position)
                 views = _Views(self, page, host_position, lookup)
                 host_position, rebuild = views.advance_host()
                 if rebuild is not None:
@@ -581,6 +582,25 @@ class ReadModels:
                 self._drop_tables(p.name)
                 self._set_position(p.name, 0, None)
 
+    def _fed_elsewhere(self, positions: dict[str, int], host_position: int) -> int:
+        """Catch up with what another process fed since ``positions`` were read (called
+        inside the page's write transaction, so nothing moves while this one feeds):
+        positions are raised in place, and the host's position returned.  Without this,
+        two catch-ups started together would both feed the events between them."""
+        rows = self.db.conn.execute(
+            f"SELECT projection, position FROM {POSITIONS} UNION ALL "  # noqa: S608 (constants)
+            f"SELECT NULL, value FROM {META} WHERE key = 'host_position'"
+        ).fetchall()
+        stored_host = host_position
+        for name, position in rows:
+            if name is None:
+                stored_host = int(position or 0)
+            elif name in positions and position > positions[name]:
+                positions[name] = position
+        if stored_host > host_position and self._fixed_protection is None:
+            self.protection = self._load_protection()  # registrations the other one saw
+        return max(host_position, stored_host)
+
     def _feed_one(
         self, p: Projection, views: _Views, positions: dict[str, int]
     ) -> tuple[int, Failure | None] | None:
@@ -595,7 +615,11 @@ class ReadModels:
         if last <= positions[p.name]:
             return None
         failure = None
-        todo = views.page_for(p, positions[p.name])
+        try:
+            todo = views.page_for(p, positions[p.name])
+        except BaseException as e:  # a plugin's wants() raised: that plugin's failure
+            first = next(ev.position for ev in views.stored if ev.position > positions[p.name])
+            return positions[p.name], Failure(p.name, first, one_line(e))
         try:
             if todo.events:
                 with self.db.atomic(), _Guard(self.db.conn, frozenset(p.tables)):
@@ -795,7 +819,8 @@ class _Views:
         identities, words = IDENTITIES in p.needs, WORDS in p.needs
         first = bisect.bisect_right(self._positions, after)
         custom = type(p).wants is not Projection.wants
-        key = (identities, words, p if custom else p.types, first)
+        # A plugin may declare ``types`` as a plain set, or be unhashable itself.
+        key = (identities, words, id(p) if custom else frozenset(p.types), first)
         page = self._pages.get(key)
         if page is None:
             views = self._variant(identities, words)[first:]
