@@ -938,3 +938,14 @@ def test_every_test_security_md_names_exists() -> None:
     named, missing = security_md_missing_tests(text)
     assert named > 40, named  # the pattern still finds the references
     assert not missing, f"docs/security.md names tests that do not exist: {missing}"
+
+
+def test_architecture_md_names_every_module_of_the_core() -> None:
+    """docs/architecture.md says where each thing lives: a new module must be added there."""
+    text = (DOCS / "architecture.md").read_text(encoding="utf-8")
+    core = ROOT / "src" / "hearing_core"
+    modules = [f"`{p.name}`" for p in core.glob("*.py") if not p.name.startswith("__")]
+    packages = [f"`{p.name}/`" for p in core.iterdir() if (p / "__init__.py").exists()]
+    missing = [name for name in modules + packages if name not in text]
+    assert len(modules) > 20 and packages
+    assert not missing, f"docs/architecture.md does not say what these hold: {missing}"
