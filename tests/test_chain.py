@@ -3,6 +3,7 @@ definition (``json.dumps`` sorted, compact, UTF-8) over the whole record space."
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hearing_core.chain import canonical_bytes, chain_digest
+from hearing_core.chain import canonical_bytes, chain_digest, link_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "events" / "samples" / "imrf-2022-msh.jsonl"
@@ -105,3 +106,39 @@ def test_every_sample_digest_still_verifies() -> None:
         assert canonical_bytes(record) == definition(record)
         previous = chain_digest(previous, record)
         assert previous == record["digest"]
+
+
+def link_definition(
+    previous: str, originator_id: str, version: int, topic: str, state: bytes
+) -> str:
+    """The archive link as first published: the header written by ``json.dumps``."""
+    h = hashlib.sha256(previous.encode("ascii"))
+    h.update(b"\n")
+    h.update(json.dumps([originator_id, version, topic], separators=(",", ":")).encode("ascii"))
+    h.update(b"\n")
+    h.update(state)
+    return h.hexdigest()
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    originator_id=st.one_of(st.uuids().map(lambda u: u.hex), TEXT),
+    version=st.one_of(st.integers(min_value=0, max_value=2**63), st.integers()),
+    topic=st.one_of(st.just("hearing_core.domain:Hearing.InterventionDelivered"), TEXT),
+    state=st.binary(max_size=40),
+)
+def test_archive_links_are_the_definition(
+    originator_id: str, version: int, topic: str, state: bytes
+) -> None:
+    previous = "0" * 64
+    assert link_digest(previous, originator_id, version, topic, state) == link_definition(
+        previous, originator_id, version, topic, state
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["".join(map(chr, range(0x80))), '"', "\\", "\x7f", "é", "\u2028", "\U0001f600", ""]
+)
+def test_archive_link_edge_cases(text: str) -> None:
+    for args in ((text, 1, "t"), ("a" * 32, 1, text), (text, -(2**70), text)):
+        assert link_digest("0" * 64, *args, b"x") == link_definition("0" * 64, *args, b"x")

@@ -27,7 +27,8 @@ the PostgreSQL one (imported only when a PostgreSQL store is opened).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -84,6 +85,22 @@ def next_links(
     return links
 
 
+def only_rows_after(
+    after: int, written: Sequence[tuple[int, str, int, str, bytes]], count_after: Callable[[], int]
+) -> bool:
+    """Whether ``written`` (rows just inserted, ascending notification ids) are all the
+    events after notification id ``after``; ``count_after()`` counts the events after it.
+
+    The insert holds the store's write lock, so nothing else can appear meanwhile; the
+    count proves no earlier event is left unlinked between the head and these rows.
+    """
+    if not written or written[0][0] <= after:
+        return False
+    if any(a[0] >= b[0] for a, b in pairwise(written)):
+        return False
+    return count_after() == len(written)
+
+
 class SQLiteArchiveRecorder(SQLiteApplicationRecorder):
     """eventsourcing's SQLite application recorder, writing the archive chain as it inserts."""
 
@@ -104,6 +121,7 @@ class SQLiteArchiveRecorder(SQLiteApplicationRecorder):
             "WHERE e.rowid > ? ORDER BY e.rowid LIMIT ?"
         )
         self._links_after_sql = f"SELECT count(*) FROM {links} WHERE notification_id > ?"  # noqa: S608
+        self._count_after_sql = f"SELECT count(*) FROM {events} WHERE rowid > ?"  # noqa: S608
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
@@ -149,28 +167,41 @@ class SQLiteArchiveRecorder(SQLiteApplicationRecorder):
         chain's head.
         """
         ids = []
+        written = []
         for s in stored_events:
-            c.execute(
-                self.insert_events_statement,
-                (
-                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-                    s.originator_version,
-                    s.topic,
-                    s.state,
-                ),
+            row = (
+                s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                s.originator_version,
+                s.topic,
+                s.state,
             )
+            c.execute(self.insert_events_statement, row)
             ids.append(int(c.lastrowid))
-        self._link_new(c)
+            written.append(row)
+        self._link_new(c, [(i, *row) for i, row in zip(ids, written, strict=True)])
         return ids
 
-    def _link_new(self, c: SQLiteCursor) -> None:
-        """Link every event after the chain's head (in this transaction)."""
+    def _link_new(
+        self, c: SQLiteCursor, written: Sequence[tuple[int, str, int, str, bytes]] = ()
+    ) -> None:
+        """Link every event after the chain's head (in this transaction).
+
+        ``written``: the rows this transaction has just inserted (notification id,
+        originator id, version, topic, state: the values bound to the insert).  When
+        they are exactly the rows after the head (the usual case: every earlier
+        event is linked), they are linked as they are instead of read back.
+        """
         c.execute(self._head_sql)
         top = c.fetchone()
         after, head = (top[0], top[1]) if top else (0, GENESIS_DIGEST)
-        c.execute(self._after_sql, (after,))
-        rows = [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
-        c.executemany(self._insert_link_sql, next_links(head, rows))
+        if not only_rows_after(after, written, lambda: self._count_after(c, after)):
+            c.execute(self._after_sql, (after,))
+            written = [(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+        c.executemany(self._insert_link_sql, next_links(head, written))
+
+    def _count_after(self, c: SQLiteCursor, after: int) -> int:
+        c.execute(self._count_after_sql, (after,))
+        return int(c.fetchone()[0])
 
     def _link_existing(self) -> None:
         """Back-fill links for events stored before the archive chain existed (once)."""

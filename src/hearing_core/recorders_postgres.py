@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
@@ -18,7 +19,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from hearing_core.chain import GENESIS_DIGEST
-from hearing_core.recorders import ChainRow, next_links
+from hearing_core.recorders import ChainRow, next_links, only_rows_after
 
 #: The trigger function refusing every change to a guarded table.
 GUARD_FUNCTION = "hearing_core_append_only"
@@ -189,15 +190,26 @@ class PostgresArchiveRecorder(PostgresApplicationRecorder):
             ),
         )
         ids = [int(row["notification_id"]) for row in c.fetchall()]
-        self._link_new(c)
+        written = sorted(
+            (i, _hex(s.originator_id), s.originator_version, s.topic, bytes(s.state))
+            for i, s in zip(ids, stored_events, strict=True)
+        )
+        self._link_new(c, written)
         return ids
 
     def _lock(self, c: Cursor[DictRow]) -> None:
         for statement in self.lock_table_statements:
             c.execute(statement, prepare=True)
 
-    def _link_new(self, c: Cursor[DictRow]) -> None:
-        """Link every event after the chain's head (in this transaction, table locked)."""
+    def _link_new(
+        self, c: Cursor[DictRow], written: Sequence[tuple[int, str, int, str, bytes]] = ()
+    ) -> None:
+        """Link every event after the chain's head (in this transaction, table locked).
+
+        ``written``: the rows this transaction has just inserted, in notification-id
+        order, with the values bound to the insert; when they are exactly the rows after
+        the head (the usual case), they are linked as they are instead of read back.
+        """
         c.execute(
             SQL(
                 "SELECT notification_id, link FROM {schema}.{links} "
@@ -206,6 +218,29 @@ class PostgresArchiveRecorder(PostgresApplicationRecorder):
         )
         top = c.fetchone()
         after, head = (top["notification_id"], top["link"]) if top else (0, GENESIS_DIGEST)
+        if only_rows_after(after, written, lambda: self._count_after(c, after)):
+            links = next_links(head, written)
+        else:
+            links = next_links(head, self._rows_after(c, after))
+        if links:
+            c.executemany(
+                SQL("INSERT INTO {schema}.{links} (notification_id, link) VALUES (%s, %s)").format(
+                    **self._ids
+                ),
+                links,
+            )
+
+    def _count_after(self, c: Cursor[DictRow], after: int) -> int:
+        c.execute(
+            SQL("SELECT count(*) AS n FROM {schema}.{events} WHERE notification_id > %s").format(
+                **self._ids
+            ),
+            (after,),
+        )
+        row = c.fetchone()
+        return int(row["n"]) if row else 0
+
+    def _rows_after(self, c: Cursor[DictRow], after: int) -> list[tuple[int, str, int, str, bytes]]:
         c.execute(
             SQL(
                 "SELECT notification_id, originator_id, originator_version, topic, state "
@@ -213,7 +248,7 @@ class PostgresArchiveRecorder(PostgresApplicationRecorder):
             ).format(**self._ids),
             (after,),
         )
-        rows = [
+        return [
             (
                 r["notification_id"],
                 r["originator_id"].hex,
@@ -223,14 +258,6 @@ class PostgresArchiveRecorder(PostgresApplicationRecorder):
             )
             for r in c.fetchall()
         ]
-        links = next_links(head, rows)
-        if links:
-            c.executemany(
-                SQL("INSERT INTO {schema}.{links} (notification_id, link) VALUES (%s, %s)").format(
-                    **self._ids
-                ),
-                links,
-            )
 
     def _link_existing(self) -> None:
         """Back-fill links for events stored before the archive chain existed (once)."""
@@ -287,3 +314,8 @@ class PostgresArchiveRecorder(PostgresApplicationRecorder):
             )
             row = c.fetchone()
             return int(row["n"]) if row else 0
+
+
+def _hex(originator_id: UUID | str) -> str:
+    """An originator id as the uuid column gives it back (``.hex``)."""
+    return originator_id.hex if isinstance(originator_id, UUID) else UUID(originator_id).hex
