@@ -111,10 +111,10 @@ def seal_record(
     already envelopes (an archived export being imported) are kept as they
     are, but only where the participant is protected.
     """
-    out = dict(record)
-    hearing = out["hearing"]
-    event_type = out["type"]
+    hearing = record["hearing"]
+    event_type = record["type"]
     if event_type == "CorrectionIssued" and corrected is not None:
+        out = dict(record)
         target_type, pid = corrected(out["corrects"])
         fields = SEALED_FIELDS.get(target_type, ("", ()))[1]
         key_id = key_for(pid) if pid else None
@@ -123,15 +123,35 @@ def seal_record(
         out["changes"] = changes
         return out
     if event_type not in SEALED_FIELDS:
-        return out
+        return dict(record)
     actor_field, fields = SEALED_FIELDS[event_type]
     if event_type == "ParticipantRegistered":
-        key_id = _registration_key(out, keys)
+        key_id = _registration_key(record, keys)
     else:
-        actor = out.get(actor_field)  # optional for some types (a progress report's `by`)
+        actor = record.get(actor_field)  # optional for some types (a progress report's `by`)
         key_id = key_for(actor) if actor is not None else None
+    if key_id is None and not any(_may_hold_envelope(record.get(f)) for f in fields):
+        # Nobody protected and no envelope to refuse: sealing would copy every value as
+        # it is (the common case of a bulk import), so the copy is all there is to make.
+        return dict(record)
+    out = dict(record)
     _seal_fields(out, fields, hearing, key_id, keys, "")
     return out
+
+
+def _may_hold_envelope(value: Any) -> bool:
+    """Whether a sealed field's value holds a string that could be an envelope (one that
+    starts like one); what :func:`_seal_fields` looks at: strings, and those directly in
+    a list or a dict's values."""
+    if isinstance(value, str):
+        return value.startswith("enc1:")
+    if isinstance(value, list):
+        items: Any = value
+    elif isinstance(value, dict):
+        items = value.values()
+    else:
+        return False
+    return any(isinstance(v, str) and v.startswith("enc1:") for v in items)
 
 
 def seal_for(hearing: Hearing, record: Mapping[str, Any], keys: KeyStore) -> dict[str, Any]:
@@ -155,7 +175,7 @@ def seal_for(hearing: Hearing, record: Mapping[str, Any], keys: KeyStore) -> dic
     return seal_record(record, keys, key_for, corrected)
 
 
-def _registration_key(record: dict[str, Any], keys: KeyStore) -> str | None:
+def _registration_key(record: Mapping[str, Any], keys: KeyStore) -> str | None:
     if not record.get("protected"):
         return None
     existing = key_id_of(record.get("name"))
