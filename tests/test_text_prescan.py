@@ -63,3 +63,26 @@ def test_ordinary_record_is_plainly_safe() -> None:
     }
     assert plainly_safe(record)
     check_text(record)
+
+
+# ASCII text takes the pre-scan's byte-table path: there it is exact, not just safe.
+_ascii = st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=12)
+_ascii_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | _ascii,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_keys, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=1000)
+@given(_ascii_values)
+def test_on_ascii_text_the_pre_scan_is_the_exact_check(value: Any) -> None:
+    assert plainly_safe(value) == (not _refused(value))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"name": "a\tb"}, {"reason": "x\r"}, {"text": "a\x7fb"}, {"text": "a\x1bb"}, ["\x00"]],
+)
+def test_suspect_ascii_text_goes_to_the_exact_check(value: Any) -> None:
+    assert not plainly_safe(value)

@@ -244,31 +244,57 @@ _SUSPECT_ONE_LINE = re.compile(
 def plainly_safe(value: Any) -> bool:
     """Whether :func:`check_text` certainly accepts ``value``; False means "ask it".
 
-    A cheap pre-scan for bulk imports: one flat walk with exact type tests and one
-    search per string, no field paths built.  It is never laxer than
-    check_text (it also suspects any value of a type it does not know), so False
-    only sends the value to check_text, which decides and words the refusal;
-    ``tests/test_text_prescan.py`` proves True never hides a refusal.
+    A cheap pre-scan for bulk imports: one flat walk with exact type tests gathering
+    the strings, then one search over all of them at once (two: one-line fields have
+    their own), no field paths built.  It is never laxer than check_text (it also
+    suspects any value of a type it does not know), so False only sends the value to
+    check_text, which decides and words the refusal; ``tests/test_text_prescan.py``
+    proves True never hides a refusal.
     """
+    texts: list[str] = []
+    one_line: list[str] = []
+    if not _gather(value, None, texts, one_line):
+        return False
+    # The patterns match single characters and the separators are never suspect, so
+    # a match in the joined text is a match in one of the strings, and the other way.
+    if texts and _suspect("\n".join(texts), _SUSPECT, _ASCII_SAFE):
+        return False
+    return not (one_line and _suspect(" ".join(one_line), _SUSPECT_ONE_LINE, _ASCII_SAFE_ONE_LINE))
+
+
+def _gather(value: Any, key: Any, texts: list[str], one_line: list[str]) -> bool:
+    """Put the strings of ``value`` (under ``key``) into ``texts`` or, in a one-line
+    field, ``one_line``; False for a value of a type the pre-scan does not know."""
     kind = type(value)
+    if kind is str:
+        (one_line if key in ONE_LINE_FIELDS else texts).append(value)
+        return True
     if kind is dict:
-        items: Any = value.items()
-    elif kind is list:
-        items = ((None, item) for item in value)  # list items are never one-line fields
-    else:
-        return (kind is str and not _SUSPECT.search(value)) or kind in _PLAIN_SCALARS
-    for key, item in items:
-        kind = type(item)
-        if kind is str:
-            pattern = _SUSPECT_ONE_LINE if key in ONE_LINE_FIELDS else _SUSPECT
-            if pattern.search(item):
+        for k, item in value.items():
+            kind = type(item)
+            if kind is str:
+                (one_line if k in ONE_LINE_FIELDS else texts).append(item)
+            elif kind not in _PLAIN_SCALARS and not _gather(item, k, texts, one_line):
                 return False
-        elif kind is dict or kind is list:
-            if not plainly_safe(item):
-                return False
-        elif kind not in _PLAIN_SCALARS:
-            return False
-    return True
+        return True
+    if kind is list:
+        # List items are never one-line fields.
+        return all(_gather(item, None, texts, one_line) for item in value)
+    return kind in _PLAIN_SCALARS
 
 
 _PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
+
+#: The ASCII characters neither pattern suspects: printable ASCII, and tab, newline and
+#: carriage return where line breaks are allowed.
+_ASCII_SAFE_ONE_LINE = bytes(range(0x20, 0x7F))
+_ASCII_SAFE = _ASCII_SAFE_ONE_LINE + b"\t\n\r"
+
+
+def _suspect(text: str, pattern: re.Pattern[str], ascii_safe: bytes) -> bool:
+    """Whether ``pattern`` finds a character in ``text``; for ASCII text (most of it),
+    by deleting the characters it cannot find and seeing whether any is left: the same
+    answer, several times faster than a regular-expression search."""
+    if text.isascii():
+        return bool(text.encode("ascii").translate(None, ascii_safe))
+    return pattern.search(text) is not None
