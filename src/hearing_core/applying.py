@@ -9,6 +9,8 @@ refusal raises :class:`RecordError` naming the field, and nothing is recorded.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -89,9 +91,30 @@ def schedule(record: Record) -> Hearing:
     )
 
 
+class _Clock:
+    """Now plus the tolerated skew: the latest time a record may carry.
+
+    Read from the wall clock again only when a time passes the limit last read or a
+    second has gone by (a bulk import checks two times an event; reading the clock
+    and adding the skew cost more than the comparison), so a time is refused exactly
+    when it is later than the clock (plus the skew) at most a second ago.
+    """
+
+    limit = datetime.min.replace(tzinfo=UTC)
+    read_at = -1.0
+
+    @classmethod
+    def in_future(cls, at: datetime) -> bool:
+        if at <= cls.limit and time.monotonic() - cls.read_at < 1.0:
+            return False
+        cls.read_at = time.monotonic()
+        cls.limit = datetime.now(UTC) + CLOCK_SKEW
+        return at > cls.limit
+
+
 def _check_when(hearing: Hearing, proceeding: bool, at: datetime, record: Record) -> None:
     """Refuse times in the future, and proceedings off the hearing's day."""
-    if at > datetime.now(UTC) + CLOCK_SKEW:
+    if _Clock.in_future(at):
         raise RecordError(f"{record['at']} is in the future", field="at")
     if proceeding and not on_the_day(hearing, at):
         raise RecordError(
@@ -100,8 +123,26 @@ def _check_when(hearing: Hearing, proceeding: bool, at: datetime, record: Record
         )
     if "ended_at" in record:
         ended = parse_time(record, "ended_at")
-        if ended > datetime.now(UTC) + CLOCK_SKEW:
+        if _Clock.in_future(ended):
             raise RecordError(f"{record['ended_at']} is in the future", field="ended_at")
+
+
+#: A time as ``datetime.isoformat`` writes the ones records carry (seconds, microseconds
+#: unless zero, an offset in hours and minutes, ``+00:00`` for UTC, never ``-00:00``):
+#: text in this form is what parsing and writing it again would give.
+_CANONICAL_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!000000)[0-9]{6})?"
+    r"(?!-00:00)[+-][0-9]{2}:[0-9]{2}"
+)
+
+
+def json_time(text: Any, parsed: datetime) -> str:
+    """``parsed.isoformat()``, where ``parsed`` was parsed from ``text``: the text itself
+    when it is already in that form (most records), so the digest's record is built
+    without writing the time again; ``tests/test_applying.py`` proves the two agree."""
+    if type(text) is str and _CANONICAL_TIME.fullmatch(text):
+        return text
+    return parsed.isoformat()
 
 
 def apply_record(hearing: Hearing, record: Record) -> None:
@@ -130,7 +171,13 @@ def apply_record(hearing: Hearing, record: Record) -> None:
             field="at",
         )
     fields = the_spec.rule(hearing, record)
-    expected = hearing.make_record(event_type, seq, {"timestamp": at, **fields})
+    # The digest covers the times as isoformat writes them: the record's own text when
+    # it is already that (the ended_at an intervention's rule parsed from the record too).
+    timed = {"timestamp": json_time(record["at"], at), **fields}
+    ended = fields.get("ended_at")
+    if type(ended) is datetime:
+        timed["ended_at"] = json_time(record.get("ended_at"), ended)
+    expected = hearing.make_record(event_type, seq, timed)
     digest = chain_digest(hearing.head_digest, expected)
     _check_digest(record, digest)
     hearing.trigger_event(the_spec.event_class, timestamp=at, digest=digest, **fields)

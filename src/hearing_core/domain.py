@@ -563,17 +563,27 @@ def build_record(slug: str, type_name: str, seq: int, kwargs: Mapping[str, Any])
     read back (to export it), so the two always agree.
     """
     required = required_fields(type_name)
-    record: dict[str, Any] = {"type": type_name, "hearing": slug, "seq": seq}
-    record["at"] = kwargs["timestamp"]
+    at = kwargs["timestamp"]
+    record: dict[str, Any] = {
+        "type": type_name,
+        "hearing": slug,
+        "seq": seq,
+        "at": at if type(at) in _JSON_SCALARS else to_json_value(at),
+    }
     for key, value in kwargs.items():
-        # Optional fields are left out when empty; required ones (say a null group) stay.
-        if key not in ("timestamp", "digest", "hearing") and (value is not None or key in required):
-            record[key] = value
-    # Most values are already JSON scalars: test that inline, not in a call a field.
-    return {k: v if type(v) in _JSON_SCALARS else to_json_value(v) for k, v in record.items()}
+        if key in _NOT_FIELDS:
+            continue
+        if value is None:
+            # Optional fields are left out when empty; required ones (say a null group) stay.
+            if key in required:
+                record[key] = None
+        else:  # most values are already JSON scalars: test that inline, not in a call
+            record[key] = value if type(value) in _JSON_SCALARS else to_json_value(value)
+    return record
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+_NOT_FIELDS = frozenset({"timestamp", "digest", "hearing"})
 
 
 def event_record(event: Any, slug: str) -> dict[str, Any]:
