@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hearing_core.errors import RecordError
-from hearing_core.text import ONE_LINE_FIELDS, check_text, plainly_safe
+from hearing_core.chain import float_free
+from hearing_core.text import ONE_LINE_FIELDS, check_text, plain_and_safe, plainly_safe
 
 # Text biased toward the characters the checks care about, beside ordinary ones.
 _TRICKY = "\x00\x07\t\n\r\x1b\x7f\x85\x9f\u200e\u200f\u061c\u202a\u202e\u2066\u2069\u2028\u2029\ud800\udfff"
@@ -86,3 +87,10 @@ def test_on_ascii_text_the_pre_scan_is_the_exact_check(value: Any) -> None:
 )
 def test_suspect_ascii_text_goes_to_the_exact_check(value: Any) -> None:
     assert not plainly_safe(value)
+
+
+@settings(max_examples=1000)
+@given(_values)
+def test_plain_and_safe_is_float_free_and_plainly_safe(value: Any) -> None:
+    """The import's one walk answers what the two checks it replaces would together."""
+    assert plain_and_safe(value) == (float_free(value) and plainly_safe(value))

@@ -262,9 +262,33 @@ def plainly_safe(value: Any) -> bool:
     return not (one_line and _suspect(" ".join(one_line), _SUSPECT_ONE_LINE, _ASCII_SAFE_ONE_LINE))
 
 
-def _gather(value: Any, key: Any, texts: list[str], one_line: list[str]) -> bool:
+def plain_and_safe(value: Any) -> bool:
+    """Whether ``value`` is plain JSON without a float (exact dicts and lists of strings,
+    integers, booleans and null) whose text :func:`check_text` certainly accepts.
+
+    :func:`plainly_safe` and :func:`hearing_core.chain.float_free` in one walk, for
+    the import's validation; False means "ask each of them".
+    """
+    texts: list[str] = []
+    one_line: list[str] = []
+    if not _gather(value, None, texts, one_line, _FLOAT_FREE_SCALARS):
+        return False
+    if texts and _suspect("\n".join(texts), _SUSPECT, _ASCII_SAFE):
+        return False
+    return not (one_line and _suspect(" ".join(one_line), _SUSPECT_ONE_LINE, _ASCII_SAFE_ONE_LINE))
+
+
+def _gather(
+    value: Any,
+    key: Any,
+    texts: list[str],
+    one_line: list[str],
+    scalars: frozenset[Any] | None = None,
+) -> bool:
     """Put the strings of ``value`` (under ``key``) into ``texts`` or, in a one-line
-    field, ``one_line``; False for a value of a type the pre-scan does not know."""
+    field, ``one_line``; False for a value of a type the pre-scan does not know (other
+    than str, dict, list and ``scalars``, by default int, float, bool and None)."""
+    known: frozenset[Any] = _PLAIN_SCALARS if scalars is None else scalars
     kind = type(value)
     if kind is str:
         (one_line if key in ONE_LINE_FIELDS else texts).append(value)
@@ -274,16 +298,17 @@ def _gather(value: Any, key: Any, texts: list[str], one_line: list[str]) -> bool
             kind = type(item)
             if kind is str:
                 (one_line if k in ONE_LINE_FIELDS else texts).append(item)
-            elif kind not in _PLAIN_SCALARS and not _gather(item, k, texts, one_line):
+            elif kind not in known and not _gather(item, k, texts, one_line, known):
                 return False
         return True
     if kind is list:
         # List items are never one-line fields.
-        return all(_gather(item, None, texts, one_line) for item in value)
-    return kind in _PLAIN_SCALARS
+        return all(_gather(item, None, texts, one_line, known) for item in value)
+    return kind in known
 
 
-_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
+_PLAIN_SCALARS: frozenset[Any] = frozenset({int, float, bool, type(None)})
+_FLOAT_FREE_SCALARS: frozenset[Any] = frozenset({int, bool, type(None)})
 
 #: The ASCII characters neither pattern suspects: printable ASCII, and tab, newline and
 #: carriage return where line breaks are allowed.
