@@ -25,6 +25,7 @@ from eventsourcing.persistence import (
     Mapper,
     OperationalError,
     StoredEvent,
+    Transcoder,
 )
 from eventsourcing.utils import Environment, EnvType, get_topic
 
@@ -47,7 +48,7 @@ from hearing_core.store import (
     resolve,
     store_identity,
 )
-from hearing_core.transcodings import AttrsTranscoding
+from hearing_core.transcodings import AttrsTranscoding, OneEncoderJSONTranscoder
 from hearing_core.values import (
     Participant,
     ProgrammeItem,
@@ -226,6 +227,15 @@ class HearingArchive(Application[UUID]):
         return self.factory.mapper(
             transcoder=self.construct_transcoder(), mapper_class=ClosedTopicMapper
         )
+
+    def construct_transcoder(self) -> Transcoder:
+        """eventsourcing's JSON transcoder (the same bytes), its C encoder made once."""
+        transcoder = self.factory.transcoder()
+        if type(transcoder) is JSONTranscoder:
+            transcoder = OneEncoderJSONTranscoder()
+        if isinstance(transcoder, JSONTranscoder):
+            self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
