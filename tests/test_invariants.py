@@ -8,11 +8,15 @@ checks the error names the field and that nothing was written.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hearing_core.archive import HearingArchive
+from hearing_core.domain import ActorLog, SpanLog
 from hearing_core.errors import RecordError
 
 H = "inv-hearing"
@@ -534,3 +538,21 @@ def test_position_logs_remember_what_a_dict_would() -> None:
         else:
             assert spans[seq] == span  # the same instants (read back in UTC)
     assert actors.get(10_000) is None and list(types)[:2] == [types[0], types[1]]
+
+
+@given(st.lists(st.integers(min_value=-6 * 10**16, max_value=2 * 10**17), max_size=20))
+def test_span_log_keeps_exact_instants_and_actor_log_any_order(offsets: list[int]) -> None:
+    """Spans are kept to the microsecond either side of the epoch, at any positions;
+    actors set at the next position, a later one, or again, read back as set."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    spans, actors = SpanLog(), ActorLog()
+    expected: dict[int, tuple[datetime, datetime]] = {}
+    who: dict[int, str] = {}
+    for i, us in enumerate(offsets):
+        seq = (i * 7) % 11  # positions out of order, some set twice
+        moment = epoch + timedelta(microseconds=us)
+        spans[seq] = expected[seq] = (moment, moment + timedelta(microseconds=1))
+        actors[seq] = who[seq] = f"p{us % 5}"
+    for seq, span in expected.items():
+        assert spans[seq] == span
+        assert actors[seq] == who[seq]

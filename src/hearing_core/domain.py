@@ -116,7 +116,10 @@ class ActorLog:
         if code is None:
             self._ids.append(participant)
             code = self._index[participant] = len(self._ids)
-        if len(self._at) <= seq:
+        if len(self._at) == seq:  # the usual case: the next position
+            self._at.append(code)
+            return
+        if len(self._at) < seq:
             self._at.extend([0] * (seq + 1 - len(self._at)))
         self._at[seq] = code
 
@@ -143,6 +146,11 @@ _MICROSECOND = timedelta(microseconds=1)
 _NO_SPAN = -(2**63)
 
 
+def _microseconds(delta: timedelta) -> int:
+    """``delta // timedelta(microseconds=1)``, exactly, in half the time (no division)."""
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 class SpanLog:
     """Start and end of every intervention, by position, as exact instants: 16 bytes a position.
 
@@ -157,8 +165,8 @@ class SpanLog:
     def __setitem__(self, seq: int, span: tuple[datetime, datetime]) -> None:
         if len(self._us) <= 2 * seq + 1:
             self._us.extend([_NO_SPAN] * (2 * seq + 2 - len(self._us)))
-        self._us[2 * seq] = (span[0] - _EPOCH) // _MICROSECOND
-        self._us[2 * seq + 1] = (span[1] - _EPOCH) // _MICROSECOND
+        self._us[2 * seq] = _microseconds(span[0] - _EPOCH)
+        self._us[2 * seq + 1] = _microseconds(span[1] - _EPOCH)
 
     def __getitem__(self, seq: int) -> tuple[datetime, datetime]:
         if not 0 <= 2 * seq < len(self._us) or self._us[2 * seq] == _NO_SPAN:
