@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hearing_core.errors import RecordError
 from hearing_core.chain import float_free
+from hearing_core.errors import RecordError
 from hearing_core.text import ONE_LINE_FIELDS, check_text, plain_and_safe, plainly_safe
 
 # Text biased toward the characters the checks care about, beside ordinary ones.
