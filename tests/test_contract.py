@@ -457,6 +457,61 @@ def test_a_plugin_cannot_write_another_projections_table_or_end_the_transaction(
     assert "no 'commit'" in _attempt(lambda e, db: db.conn.commit())
 
 
+# SQLite authorizes a statement when it is prepared, and the connection caches prepared
+# statements by their text: a plugin running the very text the host (or another plugin,
+# or its own handler) ran must still be authorized under its own rules.
+
+
+def test_a_plugin_cannot_reuse_a_statement_the_host_ran() -> None:
+    sql = "delete from audit_rows where hearing = 'nobody'"
+    models = ReadModels(":memory:", [Audit(), _Runs("thief", sql)])
+    models.db.execute(sql)  # prepared and cached for the host, which may write anything
+    (failure,) = models.feed(HearingBuilder("h1").participant("a", group="migrants").events)
+    assert failure.projection == "thief"
+    assert "not authorized" in failure.error
+
+
+def test_a_plugin_cannot_reuse_a_statement_another_plugin_ran() -> None:
+    sql = "delete from a_owner_rows where x = -1"
+    models = ReadModels(":memory:", [_Runs("a_owner", sql), _Runs("b_thief", sql)])
+    # On each page the owner runs first (projections run by name): its statement is cached.
+    (failure,) = models.feed(HearingBuilder("h1").participant("a", group="migrants").events)
+    assert failure.projection == "b_thief"
+    assert "not authorized" in failure.error
+    assert models.positions()["a_owner"].position == 2
+
+
+def test_render_cannot_reuse_a_statement_its_own_handler_ran() -> None:
+    from hearing_core.projection import ReportRequest
+
+    sql = "delete from owner_rows where x = -1"
+    owner = _Runs("owner", sql, render_too=True)
+    models = ReadModels(":memory:", [owner])
+    assert not models.feed(HearingBuilder("h1").participant("a", group="migrants").events)
+    with pytest.raises(PluginError, match="not authorized"):
+        models.render(owner, ReportRequest("h1", "text"))
+
+
+class _Runs(Projection):
+    """Runs ``sql`` on each page it takes (and in ``render``, with ``render_too``)."""
+
+    formats = ("text",)
+
+    def __init__(self, name: str, sql: str, *, render_too: bool = False) -> None:
+        self.name = name
+        self.tables = {f"{name}_rows": Table({"x": int})}
+        self.sql, self.render_too = sql, render_too
+
+    @handles("HearingScheduled", "ParticipantRegistered")
+    def run(self, events: list[RecordedEvent], db: Any) -> None:
+        db.execute(self.sql)
+
+    def render(self, db: Any, request: Any) -> str:
+        if self.render_too:
+            db.execute(self.sql)
+        return "rendered\n"
+
+
 def test_system_exit_in_a_handler_is_that_plugins_failure() -> None:
     def leave(e: RecordedEvent, db: Any) -> None:
         raise SystemExit(0)

@@ -142,7 +142,8 @@ class ReadModels:
         # sqlite-utils probes SQLite's features once per connection by creating scratch
         # tables; do it now, outside the guard, so a plugin's upsert is not refused.
         _ = self.db.supports_on_conflict, self.db.supports_strict
-        self.plugin_db = _plugin_database(self.db)
+        self.confinement = _Confinement(self.db.conn)
+        self.plugin_db = _plugin_database(self.db, self.confinement)
         self._create_host_tables()
         self._upgrade()
         self._fixed_protection = protection
@@ -366,7 +367,7 @@ class ReadModels:
                 [table, p.name, int(p.personal)],
             )
         try:
-            with self.db.atomic(), _Guard(self.db.conn, frozenset(p.tables)):
+            with self.db.atomic(), self.confinement.guard(frozenset(p.tables)):
                 p.create_tables(self.plugin_db)
         except BaseException as e:
             self.failures[p.name] = f"create_tables raised {one_line(e)}"
@@ -622,7 +623,7 @@ class ReadModels:
             return positions[p.name], Failure(p.name, first, one_line(e))
         try:
             if todo.events:
-                with self.db.atomic(), _Guard(self.db.conn, frozenset(p.tables)):
+                with self.db.atomic(), self.confinement.guard(frozenset(p.tables)):
                     p.handle_page(todo, self.plugin_db)
             position = last
         except BaseException:
@@ -636,7 +637,7 @@ class ReadModels:
         for event in page.events:
             one = Page((event,), {k: v for k, v in page.corrections.items() if k == event.position})
             try:
-                with self.db.atomic(), _Guard(self.db.conn, frozenset(p.tables)):
+                with self.db.atomic(), self.confinement.guard(frozenset(p.tables)):
                     p.handle_page(one, self.plugin_db)
             except BaseException as e:
                 return position, Failure(p.name, event.position, one_line(e))
@@ -656,7 +657,7 @@ class ReadModels:
         request = attrs.evolve(request, reveal=self.reveal)
         self.db.conn.execute("BEGIN")  # one snapshot; rolled back, whatever the plugin tried
         try:
-            with _Guard(self.db.conn, frozenset(), read_only=True):
+            with self.confinement.guard(frozenset(), read_only=True):
                 result = projection.render(self.plugin_db, request)
         except BaseException as e:
             raise PluginError(
@@ -944,9 +945,9 @@ class _Guard:
     or begin and end transactions."""
 
     def __init__(
-        self, conn: sqlite3.Connection, tables: frozenset[str], *, read_only: bool = False
+        self, confinement: _Confinement, tables: frozenset[str], *, read_only: bool = False
     ) -> None:
-        self.conn = conn
+        self.confinement = confinement
         self.tables = tables
         self.read_only = read_only
 
@@ -981,10 +982,57 @@ class _Guard:
         return sqlite3.SQLITE_DENY
 
     def __enter__(self) -> None:
-        self.conn.set_authorizer(self._authorize)
+        self.confinement.enter(self)
 
     def __exit__(self, *exc: object) -> None:
-        self.conn.set_authorizer(None)
+        self.confinement.leave()
+
+
+class _Confinement:
+    """The read-model connection's one authorizer, installed once: it allows everything
+    while the host runs and applies the active guard's rules while a plugin runs.
+
+    SQLite authorizes a statement when it prepares it, and the connection's statement
+    cache reuses prepared statements by their text.  Switching authorizers expires every
+    prepared statement (each catch-up re-prepared all of them, host's and plugins');
+    instead, every statement a plugin runs starts with a comment naming the rules it
+    runs under (:meth:`tag`), so it is cached apart from the host's statements and from
+    other rules' (another plugin's tables, rendering): a plugin can never run a statement
+    approved for the host or for different rules, and reuses only its own.
+    """
+
+    #: What a plugin's statements start with when no guard is active (never the host's).
+    UNGUARDED = "/* plugin */ "
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.active: _Guard | None = None
+        self.tag = self.UNGUARDED
+        self._tags: dict[tuple[frozenset[str], bool], str] = {}
+        conn.set_authorizer(self._authorize)
+
+    def guard(self, tables: frozenset[str], *, read_only: bool = False) -> _Guard:
+        """A guard confining the connection to ``tables`` (or to reading) while active."""
+        return _Guard(self, tables, read_only=read_only)
+
+    def enter(self, guard: _Guard) -> None:
+        if self.active is not None:
+            raise PluginError("a plugin's guard is already active")
+        rules = (guard.tables, guard.read_only)
+        tag = self._tags.get(rules)
+        if tag is None:  # the same rules decide the same way: one tag per set of rules
+            tag = self._tags[rules] = f"/* plugin {len(self._tags) + 1} */ "
+        self.active, self.tag = guard, tag
+
+    def leave(self) -> None:
+        self.active, self.tag = None, self.UNGUARDED
+
+    def _authorize(
+        self, action: int, arg1: str | None, arg2: str | None, dbname: str | None, src: str | None
+    ) -> int:
+        guard = self.active
+        if guard is None:
+            return sqlite3.SQLITE_OK
+        return guard._authorize(action, arg1, arg2, dbname, src)
 
 
 class _PluginCursor:
@@ -1024,11 +1072,11 @@ class _PluginCursor:
         return self._cursor.lastrowid
 
     def execute(self, sql: str, parameters: Any = ()) -> _PluginCursor:
-        self._cursor.execute(sql, parameters)
+        self._cursor.execute(self.connection._tagged(sql), parameters)
         return self
 
     def executemany(self, sql: str, parameters: Any) -> _PluginCursor:
-        self._cursor.executemany(sql, parameters)
+        self._cursor.executemany(self.connection._tagged(sql), parameters)
         return self
 
 
@@ -1036,16 +1084,21 @@ class _PluginConnection:
     """What a plugin's ``db.conn`` is: queries only.  No ``set_authorizer``, no commit or
     rollback, no ``executescript`` (it commits), no extensions, no closing."""
 
-    __slots__ = ("__raw",)
+    __slots__ = ("__confinement", "__raw")
 
-    def __init__(self, raw: sqlite3.Connection) -> None:
+    def __init__(self, raw: sqlite3.Connection, confinement: _Confinement) -> None:
         self.__raw = raw
+        self.__confinement = confinement
+
+    def _tagged(self, sql: str) -> str:
+        """``sql`` as run: tagged with the active rules (see :class:`_Confinement`)."""
+        return self.__confinement.tag + sql
 
     def execute(self, sql: str, parameters: Any = ()) -> _PluginCursor:
-        return _PluginCursor(self.__raw.execute(sql, parameters), self)
+        return _PluginCursor(self.__raw.execute(self._tagged(sql), parameters), self)
 
     def executemany(self, sql: str, parameters: Any) -> _PluginCursor:
-        return _PluginCursor(self.__raw.executemany(sql, parameters), self)
+        return _PluginCursor(self.__raw.executemany(self._tagged(sql), parameters), self)
 
     def cursor(self) -> _PluginCursor:
         return _PluginCursor(self.__raw.cursor(), self)
@@ -1066,11 +1119,11 @@ class _PluginConnection:
         raise AttributeError(f"a projection's database connection has no {name!r}")
 
 
-def _plugin_database(db: sqlite_utils.Database) -> sqlite_utils.Database:
+def _plugin_database(db: sqlite_utils.Database, confinement: _Confinement) -> sqlite_utils.Database:
     """A sqlite-utils Database over the same connection, for plugins, without the raw one."""
     plugin_db = sqlite_utils.Database.__new__(sqlite_utils.Database)
     plugin_db.__dict__.update(db.__dict__)
-    plugin_db.conn = _PluginConnection(db.conn)  # type: ignore[assignment]
+    plugin_db.conn = _PluginConnection(db.conn, confinement)  # type: ignore[assignment]
     return plugin_db
 
 
