@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -143,6 +144,10 @@ class ReadModels:
         # tables; do it now, outside the guard, so a plugin's upsert is not refused.
         _ = self.db.supports_on_conflict, self.db.supports_strict
         self.confinement = _Confinement(self.db.conn)
+        # Each plugin's writes on a page run under this savepoint: secret, so no plugin can
+        # release or roll back the host's (it would have to name it), and the same every
+        # time, so its statements are prepared once, not once a plugin a catch-up.
+        self._savepoint_name = f"host_{secrets.token_hex(16)}"
         self.plugin_db = _plugin_database(self.db, self.confinement)
         self._create_host_tables()
         self._upgrade()
@@ -172,6 +177,20 @@ class ReadModels:
             self.db.conn.execute("ROLLBACK")
             raise
         self.db.conn.execute("COMMIT")
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        """One plugin's writes inside the page's transaction, rolled back alone if it raises."""
+        conn, name = self.db.conn, self._savepoint_name
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:  # else the whole transaction is gone already
+                conn.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                conn.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        conn.execute(f"RELEASE SAVEPOINT {name}")
 
     def _create_host_tables(self) -> None:
         with self._write():
@@ -238,14 +257,16 @@ class ReadModels:
         row = self.db.execute(f"SELECT value FROM {META} WHERE key = ?", [key]).fetchone()  # noqa: S608
         return default if row is None else str(row[0])
 
-    def _metas(self, *keys: str) -> dict[str, str]:
-        """Several ``_meta`` values in one query (absent keys are left out)."""
-        marks = ", ".join("?" for _ in keys)
+    def _state(self) -> tuple[int, int, dict[str, int]]:
+        """The generation, the host's position and every projection's, in one read."""
         rows = self.db.conn.execute(
-            f"SELECT key, value FROM {META} WHERE key IN ({marks})",  # noqa: S608
-            keys,
+            f"SELECT 0, key, value FROM {META} WHERE key IN ('generation', 'host_position')"  # noqa: S608
+            f" UNION ALL SELECT 1, projection, position FROM {POSITIONS}"
         ).fetchall()
-        return {str(k): str(v) for k, v in rows}
+        meta = {str(key): value for kind, key, value in rows if kind == 0}
+        positions = {str(name): position for kind, name, position in rows if kind == 1}
+        generation = int(meta.get("generation") or 0)
+        return generation, int(meta.get("host_position") or 0), positions
 
     def _set_meta(self, key: str, value: object) -> None:
         self.db.execute(f"INSERT OR REPLACE INTO {META} VALUES (?, ?)", [key, str(value)])  # noqa: S608
@@ -509,16 +530,14 @@ class ReadModels:
         batch: int,
         progress: Callable[[int], None] | None,
     ) -> tuple[list[Failure], bool]:
-        meta = self._metas("generation", "host_position")
-        if int(meta.get("generation") or 0) != self._seen_generation:
+        seen, host_position, positions = self._state()
+        if seen != self._seen_generation:
             self._reopen()  # another process dropped tables (a forget, a rebuild)
-            meta = self._metas("host_position")
+            _, host_position, positions = self._state()
         generation = self._seen_generation
-        positions = {name: info.position for name, info in self.positions().items()}
         for p in self.projections:
             positions.setdefault(p.name, 0)
         failed: dict[str, Failure] = {}
-        host_position = int(meta.get("host_position") or 0)
         start = min([positions[p.name] for p in self.projections] + [host_position])
         for page in _pages(read(start, head, self.types()), batch):
             # One transaction per page for the host and all projections (one commit);
@@ -623,7 +642,7 @@ class ReadModels:
             return positions[p.name], Failure(p.name, first, one_line(e))
         try:
             if todo.events:
-                with self.db.atomic(), self.confinement.guard(frozenset(p.tables)):
+                with self._savepoint(), self.confinement.guard(frozenset(p.tables)):
                     p.handle_page(todo, self.plugin_db)
             position = last
         except BaseException:
@@ -637,7 +656,7 @@ class ReadModels:
         for event in page.events:
             one = Page((event,), {k: v for k, v in page.corrections.items() if k == event.position})
             try:
-                with self.db.atomic(), self.confinement.guard(frozenset(p.tables)):
+                with self._savepoint(), self.confinement.guard(frozenset(p.tables)):
                     p.handle_page(one, self.plugin_db)
             except BaseException as e:
                 return position, Failure(p.name, event.position, one_line(e))
