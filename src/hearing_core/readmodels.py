@@ -1015,7 +1015,7 @@ class _Confinement:
     cache reuses prepared statements by their text.  Switching authorizers expires every
     prepared statement (each catch-up re-prepared all of them, host's and plugins');
     instead, every statement a plugin runs starts with a comment naming the rules it
-    runs under (:meth:`tag`), so it is cached apart from the host's statements and from
+    runs under (``tag``), so it is cached apart from the host's statements and from
     other rules' (another plugin's tables, rendering): a plugin can never run a statement
     approved for the host or for different rules, and reuses only its own.
     """
