@@ -78,3 +78,17 @@ def test_render_report_without_the_command_line(tmp_path: Path) -> None:
             render_report(ws, "audit", None, None, uncorrected=True)
     finally:
         ws.close()
+
+
+def test_hearing_help_imports_no_projection() -> None:
+    """Building the command line (every plugin's commands included) stays light: `hearing
+    --help` imports no projection module (each plugin imports its projection late)."""
+    loaded = _modules_after(
+        "from click.testing import CliRunner\n"
+        "from hearing_core.cli import cli\n"
+        "assert CliRunner().invoke(cli, ['--help']).exit_code == 0"
+    )
+    assert "hearing_core.cli" in loaded
+    plugins = {m for m in loaded if m.startswith("hearing_") and not m.startswith("hearing_core")}
+    assert {"hearing_summary", "hearing_audit"} <= plugins  # their commands were built
+    assert not sorted(m for m in plugins if m.endswith(".projection"))

@@ -32,7 +32,7 @@ def register_commands(cli: click.Group) -> None:
     import click
 
     from hearing_core import report_command
-    from hearing_summary.projection import SECTIONS
+    from hearing_summary.sections import SECTIONS
 
     cli.add_command(
         report_command(

@@ -31,6 +31,7 @@ from hearing_core import (
     stakeholder_groups,
     upsert_rows,
 )
+from hearing_summary.sections import SECTIONS
 
 if TYPE_CHECKING:  # annotations only: importing the plugin stays cheap
     import sqlite_utils
@@ -54,16 +55,6 @@ TARGETS: Mapping[str, str] = {
     "SummationDelivered": "summation",
 }
 
-SECTIONS = (
-    "all",
-    "digest",
-    "by-session",
-    "by-objective",
-    "by-area",
-    "by-group",
-    "pledges",
-    "summations",
-)
 
 HEARINGS = "summary_hearings"
 GROUPS = "summary_groups"
