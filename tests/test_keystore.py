@@ -315,3 +315,26 @@ def test_open_archive_uses_the_key_file_the_cli_uses(postgres_store_url: str) ->
     finally:
         archive.close()
         workspace.close()
+
+
+def test_a_key_file_closes_from_another_thread(tmp_path: Path) -> None:
+    """An archive garbage-collected in another thread closes its key file without error."""
+    import threading
+
+    keys = KeyStore(tmp_path / "k.keys")
+    keys.check_store()
+    keys._db()  # opened in this thread
+    errors: list[BaseException] = []
+
+    def close() -> None:
+        try:
+            keys.close()
+        except BaseException as e:  # pragma: no cover - the failure this test guards against
+            errors.append(e)
+
+    closer = threading.Thread(target=close)
+    closer.start()
+    closer.join()
+    assert errors == []
+    assert (tmp_path / "k.keys").exists()
+    keys.close()  # and again, harmlessly

@@ -312,9 +312,13 @@ class KeyStore:
         return added
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Close the key file (it reopens if used again).  Safe from any thread: called
+        from another one (say by a garbage collector's ``__del__``), the connection is
+        dropped and SQLite closes it when Python frees it."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(sqlite3.ProgrammingError):  # made in another thread
+                conn.close()
 
 
 def _now() -> str:
