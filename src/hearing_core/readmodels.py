@@ -545,10 +545,11 @@ class ReadModels:
             # alone, with its position, and the others commit.
             self.db.conn.execute("BEGIN IMMEDIATE")
             try:
-                if self.generation() != generation:
+                seen, stored_host, stored = self._state()  # one read, inside the lock
+                if seen != generation:
                     self.db.conn.execute("ROLLBACK")
                     return list(failed.values()), True
-                host_position = self._fed_elsewhere(positions, host_position)
+                host_position = self._fed_elsewhere(positions, host_position, stored_host, stored)
                 views = _Views(self, page, host_position, lookup)
                 host_position, rebuild = views.advance_host()
                 if rebuild is not None:
@@ -602,20 +603,20 @@ class ReadModels:
                 self._drop_tables(p.name)
                 self._set_position(p.name, 0, None)
 
-    def _fed_elsewhere(self, positions: dict[str, int], host_position: int) -> int:
-        """Catch up with what another process fed since ``positions`` were read (called
-        inside the page's write transaction, so nothing moves while this one feeds):
-        positions are raised in place, and the host's position returned.  Without this,
-        two catch-ups started together would both feed the events between them."""
-        rows = self.db.conn.execute(
-            f"SELECT projection, position FROM {POSITIONS} UNION ALL "  # noqa: S608 (constants)
-            f"SELECT NULL, value FROM {META} WHERE key = 'host_position'"
-        ).fetchall()
-        stored_host = host_position
-        for name, position in rows:
-            if name is None:
-                stored_host = int(position or 0)
-            elif name in positions and position > positions[name]:
+    def _fed_elsewhere(
+        self,
+        positions: dict[str, int],
+        host_position: int,
+        stored_host: int,
+        stored: Mapping[str, int],
+    ) -> int:
+        """Catch up with what another process fed since ``positions`` were read: given the
+        positions read again inside the page's write transaction (so nothing moves while
+        this one feeds), raise ``positions`` in place and return the host's position.
+        Without this, two catch-ups started together would both feed the events between
+        them."""
+        for name, position in stored.items():
+            if name in positions and position > positions[name]:
                 positions[name] = position
         if stored_host > host_position and self._fixed_protection is None:
             self.protection = self._load_protection()  # registrations the other one saw
