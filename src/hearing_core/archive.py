@@ -619,6 +619,6 @@ def open_archive(store: str | None = None) -> HearingArchive:
     """
     location = resolve(store)
     store_id = store_identity(location, create=True)
-    keys = KeyStore(location.default_keys_path(store_id), store_id)
-    keys.check_store()
-    return HearingArchive(location, keys)
+    return HearingArchive(
+        location, KeyStore.of_store(location.default_keys_path(store_id), store_id)
+    )

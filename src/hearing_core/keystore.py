@@ -150,6 +150,14 @@ class KeyStore:
             row = conn.execute("SELECT store_id FROM belongs_to").fetchone()
         return str(row[0])
 
+    @classmethod
+    def of_store(cls, path: Path, store_id: str | None) -> KeyStore:
+        """The key file at ``path`` for the store whose id is ``store_id``, refused now
+        (not at first use) if it belongs to another store (see :meth:`check_store`)."""
+        keys = cls(path, store_id)
+        keys.check_store()
+        return keys
+
     def check_store(self) -> None:
         """Refuse now, not at first use, a key file that belongs to another store
         (and adopt one of an earlier version).  A missing or empty file is left alone."""

@@ -69,9 +69,7 @@ class Workspace:
     @cached_property
     def archive(self) -> HearingArchive:
         # The key file is tied to the store's id: another store's is refused, not misread.
-        keys = KeyStore(self.keys_path, self.store_id)
-        keys.check_store()
-        return HearingArchive(self.location, keys)
+        return HearingArchive(self.location, KeyStore.of_store(self.keys_path, self.store_id))
 
     @property
     def host(self) -> PluginHost:
